@@ -1,0 +1,3 @@
+"""Plixo: accounts-receivable collections."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""The one permission table: which role may do what.
+
+Every web view and API route declares the capability it needs (`@requires(Cap.X)` in
+`plixo.core.access`, `api_requires` in `plixo.api`), and both consult `ROLE_CAPABILITIES`.
+The generated access tests read this same table, so adding a route without a capability, or
+changing the table, is caught by them.
+"""
+
+from enum import StrEnum
+
+from plixo.core.models import Role
+
+
+class Cap(StrEnum):
+    LEDGER_VIEW = "ledger.view"  # customers, contacts, invoices, payments, timelines
+    LEDGER_EDIT = "ledger.edit"  # create and update customers, contacts, invoices
+    PAYMENTS_RECORD = "payments.record"  # record a payment and allocate it
+    INVOICES_VOID = "invoices.void"
+    INVOICES_WRITE_OFF = "invoices.write_off"
+    OPS_VIEW = "ops.view"  # Ops page: jobs, maintenance state
+    OPS_MANAGE = "ops.manage"  # pause/resume/run jobs, maintenance toggle
+    TEAM_VIEW = "team.view"  # members, roles and the access audit trail
+    TEAM_MANAGE = "team.manage"  # change roles and approval limits
+
+
+_EVERYTHING = frozenset(Cap)
+
+ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
+    Role.CONTROLLER: _EVERYTHING,
+    Role.AR_MANAGER: frozenset(
+        {
+            Cap.LEDGER_VIEW,
+            Cap.LEDGER_EDIT,
+            Cap.PAYMENTS_RECORD,
+            Cap.INVOICES_VOID,
+            Cap.INVOICES_WRITE_OFF,
+            Cap.OPS_VIEW,
+            Cap.OPS_MANAGE,
+            Cap.TEAM_VIEW,
+        }
+    ),
+    Role.AR_OPERATOR: frozenset({Cap.LEDGER_VIEW, Cap.LEDGER_EDIT, Cap.PAYMENTS_RECORD}),
+    Role.BILLING_ADMIN: frozenset(
+        {Cap.LEDGER_VIEW, Cap.LEDGER_EDIT, Cap.INVOICES_VOID, Cap.OPS_VIEW}
+    ),
+    Role.SALES: frozenset({Cap.LEDGER_VIEW}),
+    Role.CSM: frozenset({Cap.LEDGER_VIEW}),
+    Role.LEGAL: frozenset({Cap.LEDGER_VIEW, Cap.INVOICES_WRITE_OFF}),
+}
+
+# Sales and CSMs read their own accounts only: customers whose owner they are.
+OWN_ACCOUNTS_ONLY: frozenset[str] = frozenset({Role.SALES, Role.CSM})
+
+
+def capabilities_for(role: str) -> frozenset[Cap]:
+    return ROLE_CAPABILITIES.get(role, frozenset())
+
+
+def role_can(role: str, capability: Cap) -> bool:
+    return capability in capabilities_for(role)
+
+
+def sees_only_own_accounts(role: str) -> bool:
+    return role in OWN_ACCOUNTS_ONLY

@@ -1,0 +1,375 @@
+"""Customers, contacts, invoices, payments, allocations and the invoice timeline.
+
+An invoice's balance is derived from money rows: `amount − Σ allocations − Σ adjustments`.
+The `balance` column is a cache of that sum, written only by `ledger.services` under a row lock
+in the same transaction as the rows it sums, and held to `0 ≤ balance ≤ amount` by the database.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from plixo.core.models import Organization, validate_time_zone
+from plixo.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, validate_currency_code
+
+
+def money_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
+    )
+
+
+class Customer(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="customers"
+    )
+    external_id = models.CharField(max_length=100, help_text="The customer's id in your ERP.")
+    name = models.CharField(max_length=255)
+    segment = models.CharField(max_length=60, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_customers",
+        help_text="Account owner (Sales or CSM) who follows this customer.",
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2")
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency_code])
+    risk_score = models.PositiveSmallIntegerField(default=0, help_text="0 (safe) to 100 (risky)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"], name="customer_external_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(risk_score__lte=100), name="customer_risk_score_at_most_100"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="contacts"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField()
+    role = models.CharField(max_length=60, blank=True, help_text="e.g. Accounts payable")
+    is_primary = models.BooleanField(default=False)
+    suppressed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="No automated email until then; empty with a reason means indefinitely.",
+    )
+    suppression_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_primary", "name", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "email"], name="contact_email_unique_per_customer"
+            ),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_primary=True),
+                name="contact_one_primary_per_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+    @property
+    def is_suppressed(self) -> bool:
+        from django.utils import timezone
+
+        if self.suppressed_until is not None:
+            return self.suppressed_until > timezone.now()
+        return bool(self.suppression_reason)
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    DISPUTED = "disputed", "Disputed"
+    VOID = "void", "Void"
+    WRITTEN_OFF = "written_off", "Written off"
+
+
+# The one table of allowed status moves. A refund can reopen a paid invoice; void and
+# written-off invoices are closed for good.
+INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
+    InvoiceStatus.OPEN: frozenset(
+        {
+            InvoiceStatus.PARTIALLY_PAID,
+            InvoiceStatus.PAID,
+            InvoiceStatus.DISPUTED,
+            InvoiceStatus.VOID,
+            InvoiceStatus.WRITTEN_OFF,
+        }
+    ),
+    InvoiceStatus.PARTIALLY_PAID: frozenset(
+        {
+            InvoiceStatus.OPEN,
+            InvoiceStatus.PAID,
+            InvoiceStatus.DISPUTED,
+            InvoiceStatus.WRITTEN_OFF,
+        }
+    ),
+    InvoiceStatus.PAID: frozenset({InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID}),
+    InvoiceStatus.DISPUTED: frozenset(
+        {
+            InvoiceStatus.OPEN,
+            InvoiceStatus.PARTIALLY_PAID,
+            InvoiceStatus.PAID,
+            InvoiceStatus.VOID,
+            InvoiceStatus.WRITTEN_OFF,
+        }
+    ),
+    InvoiceStatus.VOID: frozenset(),
+    InvoiceStatus.WRITTEN_OFF: frozenset(),
+}
+
+OPEN_STATUSES = frozenset(
+    {InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.DISPUTED}
+)
+
+
+class LedgerError(ValueError):
+    """A ledger write that would break a rule; the message is meant for the user."""
+
+
+class InvalidTransition(LedgerError):
+    def __init__(self, current: str, wanted: str):
+        self.current, self.wanted = current, wanted
+        super().__init__(
+            f"An invoice that is {InvoiceStatus(current).label.lower()} cannot become "
+            f"{InvoiceStatus(wanted).label.lower()}."
+        )
+
+
+class Invoice(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invoices"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=100)
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    amount = money_field()
+    balance = money_field()
+    status = models.CharField(
+        max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
+    )
+    po_number = models.CharField("PO number", max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_date", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="invoice_number_unique_per_org"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(balance__gte=0), name="invoice_balance_never_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance__lte=F("amount")), name="invoice_balance_at_most_amount"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("issue_date")), name="invoice_due_on_or_after_issue"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=InvoiceStatus.values), name="invoice_status_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "due_date"]),
+            models.Index(fields=["organization", "customer", "due_date"]),
+            models.Index(fields=["organization", "due_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def check_transition(self, wanted: str) -> None:
+        if wanted != self.status and wanted not in INVOICE_TRANSITIONS[self.status]:
+            raise InvalidTransition(self.status, wanted)
+
+
+class InvoiceAdjustment(models.Model):
+    """A non-cash reduction of an invoice's balance: a write-off, a credit, or a void."""
+
+    class Kind(models.TextChoices):
+        WRITE_OFF = "write_off", "Write-off"
+        CREDIT = "credit", "Credit"
+        VOID = "void", "Void"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="adjustments")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount = money_field()
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="adjustment_amount_positive"),
+        ]
+
+
+class PaymentMethod(models.TextChoices):
+    ACH = "ach", "ACH"
+    CARD = "card", "Card"
+    WIRE = "wire", "Wire"
+    CHECK = "check", "Check"
+    CASH = "cash", "Cash"
+    OTHER = "other", "Other"
+
+
+class PaymentSource(models.TextChoices):
+    MANUAL = "manual", "Entered by hand"
+    IMPORT = "import", "CSV import"
+    API = "api", "API"
+    STRIPE = "stripe", "Stripe"
+    SANDBOX = "sandbox", "Sandbox checkout"
+    BANK = "bank", "Bank statement"
+
+
+class Payment(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="payments"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    reference = models.CharField(max_length=120)
+    amount = money_field()
+    allocated_amount = money_field(default=0)
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    received_at = models.DateTimeField()
+    method = models.CharField(
+        max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.OTHER
+    )
+    source = models.CharField(
+        max_length=10, choices=PaymentSource.choices, default=PaymentSource.MANUAL
+    )
+    memo = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "reference"], name="payment_reference_unique_per_org"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(allocated_amount__gte=0), name="payment_allocated_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated_amount__lte=F("amount")),
+                name="payment_allocations_never_exceed_payment",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "received_at"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def unapplied_amount(self):
+        return self.amount - self.allocated_amount
+
+
+class Allocation(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = money_field()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.payment} to {self.invoice}"
+
+
+class TimelineEvent(models.Model):
+    """One line of an invoice's story, written by the service that changed it."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Invoice created"
+        IMPORTED = "imported", "Imported"
+        UPDATED = "updated", "Details updated"
+        PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        VOIDED = "voided", "Voided"
+        WRITTEN_OFF = "written_off", "Written off"
+        EMAIL_SENT = "email_sent", "Email sent"
+        NOTE = "note", "Note"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["invoice", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.invoice_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def kind_label(self) -> str:
+        try:
+            return self.Kind(self.kind).label
+        except ValueError:
+            return self.kind.replace("_", " ").capitalize()

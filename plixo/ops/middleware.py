@@ -1,0 +1,23 @@
+"""Maintenance mode: payer-facing paths answer 503 with Retry-After; staff pages carry a
+banner (the template reads `request.maintenance`)."""
+
+from django.shortcuts import render
+
+from plixo.ops.selectors import maintenance_active
+
+PAYER_PREFIXES = ("/p/", "/portal/")
+RETRY_AFTER_SECONDS = 600
+
+
+class MaintenanceMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.maintenance = maintenance_active()
+        if request.maintenance and request.path.startswith(PAYER_PREFIXES):
+            response = render(request, "ops/maintenance.html", status=503)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            response["Cache-Control"] = "no-store"
+            return response
+        return self.get_response(request)

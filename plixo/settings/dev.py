@@ -1,0 +1,11 @@
+"""Local development and the embedded demo: DEBUG on, a fixed key if none is given."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import env_bool
+
+DEBUG = env_bool("DEBUG", default=True)
+SECRET_KEY = os.environ.get("SECRET_KEY") or "plixo-dev-insecure-key-do-not-use-in-production"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

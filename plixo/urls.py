@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from plixo.api.urls import api
+
+admin.site.site_header = "Plixo support"
+admin.site.site_title = "Plixo support"
+
+urlpatterns = [
+    path("", include("plixo.core.urls")),
+    path("", include("plixo.ledger.urls")),
+    path("ops/", include("plixo.ops.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "plixo.core.views.error_400"
+handler403 = "plixo.core.views.error_403"
+handler404 = "plixo.core.views.error_404"
+handler500 = "plixo.core.views.error_500"

@@ -1,0 +1,67 @@
+"""Shared fixtures: an organization with one member per role, and an outsider elsewhere."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from plixo.core.models import Membership, Organization, Role
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+PASSWORD = "plixo-test-password"
+
+
+@dataclass
+class Personas:
+    org: Organization
+    other_org: Organization
+    members: dict[str, Membership]  # role value -> membership in `org`
+    outsider: Membership  # a controller of `other_org`, no membership in `org`
+
+    def client_for(self, role: str) -> Client:
+        client = Client()
+        client.force_login(self.members[role].user)
+        return client
+
+    @property
+    def controller(self) -> Membership:
+        return self.members[Role.CONTROLLER]
+
+    @property
+    def operator(self) -> Membership:
+        return self.members[Role.AR_OPERATOR]
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    org = OrganizationFactory(name="Acme Widgets", slug="acme")
+    other = OrganizationFactory(name="Globex", slug="globex")
+    members = {
+        role: MembershipFactory(
+            organization=org,
+            role=role,
+            user=UserFactory(email=f"{role}@acme.example"),
+        )
+        for role in Role.values
+    }
+    outsider = MembershipFactory(
+        organization=other,
+        role=Role.CONTROLLER,
+        user=UserFactory(email="controller@globex.example"),
+    )
+    return Personas(org=org, other_org=other, members=members, outsider=outsider)
+
+
+@pytest.fixture
+def org(personas) -> Organization:
+    return personas.org
+
+
+@pytest.fixture
+def controller_client(personas) -> Client:
+    return personas.client_for(Role.CONTROLLER)
+
+
+@pytest.fixture
+def operator_client(personas) -> Client:
+    return personas.client_for(Role.AR_OPERATOR)
