@@ -76,7 +76,5 @@ class OrganizationMiddleware:
             if chosen is not None:
                 request.membership = chosen
                 request.organization = chosen.organization
-                structlog.contextvars.bind_contextvars(
-                    org=chosen.organization.slug, user=user.pk
-                )
+                structlog.contextvars.bind_contextvars(org=chosen.organization.slug, user=user.pk)
         return self.get_response(request)

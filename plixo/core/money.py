@@ -21,8 +21,21 @@ MONEY_MAX_DIGITS = 19
 MONEY_DECIMAL_PLACES = 4
 
 # Codes Babel lists that are not legal tender for invoicing (funds, precious metals, testing).
-_NOT_INVOICEABLE = {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS",
-                    "XUA", "XXX"}
+_NOT_INVOICEABLE = {
+    "XAG",
+    "XAU",
+    "XBA",
+    "XBB",
+    "XBC",
+    "XBD",
+    "XDR",
+    "XPD",
+    "XPT",
+    "XSU",
+    "XTS",
+    "XUA",
+    "XXX",
+}
 
 
 class MoneyError(ValueError):
@@ -77,9 +90,7 @@ def parse_amount(value, currency: str) -> Decimal:
     amount = to_decimal(value)
     if amount != amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP):
         digits = currency_digits(currency)
-        raise MoneyError(
-            f"{value} has more decimal places than {currency} allows ({digits})."
-        )
+        raise MoneyError(f"{value} has more decimal places than {currency} allows ({digits}).")
     return quantize(amount, currency)
 
 

@@ -8,6 +8,7 @@ in the same transaction as the rows it sums, and held to `0 ≤ balance ≤ amou
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -40,7 +41,11 @@ class Customer(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2")
     currency = models.CharField(max_length=3, default="USD", validators=[validate_currency_code])
-    risk_score = models.PositiveSmallIntegerField(default=0, help_text="0 (safe) to 100 (risky)")
+    risk_score = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text="0 (safe) to 100 (risky)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -247,6 +252,9 @@ class InvoiceAdjustment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="adjustment_amount_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.amount} on {self.invoice_id}"
 
 
 class PaymentMethod(models.TextChoices):

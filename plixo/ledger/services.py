@@ -31,7 +31,6 @@ from plixo.ledger.models import (
     TimelineEvent,
 )
 
-
 # ---------------------------------------------------------------------------------------------
 # Timeline
 
@@ -59,8 +58,15 @@ def timeline_record(
     )
 
 
-def _jsonable(value):
-    if isinstance(value, Decimal | dt.date):
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount as timeline data: a string in the currency's minor units ("1050.00")."""
+    return str(quantize(amount, currency))
+
+
+def _jsonable(value, currency: str):
+    if isinstance(value, Decimal):
+        return _money(value, currency)
+    if isinstance(value, dt.date):
         return str(value)
     if isinstance(value, Customer):
         return value.name
@@ -97,7 +103,9 @@ def customer_create(
     if "country" in fields:
         customer.country = (customer.country or "").upper()
     _clean_or_raise(customer, exclude=["organization", "owner"])
-    if Customer.objects.filter(organization=organization, external_id=customer.external_id).exists():
+    if Customer.objects.filter(
+        organization=organization, external_id=customer.external_id
+    ).exists():
         raise LedgerError(f"A customer with external id {customer.external_id!r} already exists.")
     customer.save()
     return customer
@@ -178,9 +186,7 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
 
 
 @transaction.atomic
-def contact_suppress(
-    *, contact: Contact, reason: str, until: dt.datetime | None = None
-) -> Contact:
+def contact_suppress(*, contact: Contact, reason: str, until: dt.datetime | None = None) -> Contact:
     if not reason.strip():
         raise LedgerError("A suppression needs a reason.")
     contact.suppression_reason = reason.strip()
@@ -274,7 +280,7 @@ def invoice_create(
         kind=event_kind,
         actor=actor,
         actor_label=actor_label,
-        data={"amount": str(amount), "currency": currency, "due_date": str(due_date)},
+        data={"amount": _money(amount, currency), "currency": currency, "due_date": str(due_date)},
     )
     return invoice
 
@@ -313,7 +319,10 @@ def invoice_update(
             value = value.strip()
         old = getattr(invoice, name)
         if old != value:
-            changes[name] = {"from": _jsonable(old), "to": _jsonable(value)}
+            changes[name] = {
+                "from": _jsonable(old, invoice.currency),
+                "to": _jsonable(value, currency),
+            }
             setattr(invoice, name, value)
     if not changes:
         return invoice
@@ -336,6 +345,8 @@ def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoic
     if not reason.strip():
         raise LedgerError("Say why the invoice is void.")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == InvoiceStatus.VOID:
+        raise LedgerError(f"Invoice {invoice.number} is already void.")
     invoice.check_transition(InvoiceStatus.VOID)
     if invoice.allocations.exists():
         raise LedgerError(
@@ -359,7 +370,11 @@ def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoic
         invoice=invoice,
         kind=TimelineEvent.Kind.VOIDED,
         actor=actor,
-        data={"reason": reason.strip(), "balance": str(voided_balance), "from": before},
+        data={
+            "reason": reason.strip(),
+            "balance": _money(voided_balance, invoice.currency),
+            "from": before,
+        },
     )
     return invoice
 
@@ -405,8 +420,8 @@ def invoice_write_off(
         actor=actor,
         data={
             "reason": reason.strip(),
-            "amount": str(amount),
-            "balance": str(invoice.balance),
+            "amount": _money(amount, invoice.currency),
+            "balance": _money(invoice.balance, invoice.currency),
             "from": before,
             "to": invoice.status,
         },
@@ -475,13 +490,9 @@ def payment_record(
         wanted[request.invoice.pk] = wanted.get(request.invoice.pk, Decimal("0")) + share
     total = sum(wanted.values(), Decimal("0"))
     if total > amount:
-        raise LedgerError(
-            f"Allocations ({total}) exceed the payment ({amount} {currency})."
-        )
+        raise LedgerError(f"Allocations ({total}) exceed the payment ({amount} {currency}).")
     # Lock invoices in one fixed order so two payments touching the same invoices never deadlock.
-    invoices = list(
-        Invoice.objects.select_for_update().filter(pk__in=wanted.keys()).order_by("pk")
-    )
+    invoices = list(Invoice.objects.select_for_update().filter(pk__in=wanted.keys()).order_by("pk"))
     for invoice in invoices:
         if invoice.currency != currency:
             raise LedgerError(
@@ -541,11 +552,11 @@ def payment_record(
             data={
                 "payment": str(payment.public_id),
                 "reference": reference,
-                "amount": str(share),
+                "amount": _money(share, currency),
                 "currency": currency,
                 "method": method,
                 "source": source,
-                "balance": str(invoice.balance),
+                "balance": _money(invoice.balance, currency),
                 "from": before,
                 "to": invoice.status,
             },

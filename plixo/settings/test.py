@@ -4,7 +4,7 @@ import os
 
 from .base import *  # noqa: F403
 
-SECRET_KEY = "plixo-test-key-not-secret-but-long-enough-for-the-checks-0123456789"
+SECRET_KEY = "plixo-test-key-not-secret-but-long-enough-for-the-checks-0123456789"  # noqa: S105
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -26,3 +26,6 @@ if not os.environ.get("DATABASE_URL"):
     }
 AXES_ENABLED = True
 LOGGING = logging_config(level="WARNING", json=False)  # noqa: F405
+# Static files come from the app directories (WHITENOISE_USE_FINDERS); there is no collected
+# STATIC_ROOT in tests.
+STATIC_ROOT = None
