@@ -26,6 +26,10 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # The prefix names a key in `plixo apikey revoke PREFIX`, so it must be unambiguous.
+            models.UniqueConstraint(fields=["prefix"], name="apikey_prefix_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"

@@ -1,3 +1,70 @@
+"""The JSON API at /api/v1/: per-user bearer keys, routers per resource, JSON errors."""
+
+from django.http import JsonResponse
+from django.urls import path, re_path
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Plixo API", version="1", urls_namespace="api")
+from plixo.api.auth import ApiKeyAuth
+from plixo.api.errors import error_response, install_exception_handlers
+from plixo.api.routers import contacts, customers, invoices, payments
+from plixo.core.access import public
+
+DESCRIPTION = """
+Plixo's JSON API. Authenticate with a per-user API key (`plixo apikey create --email E --org
+SLUG`): `Authorization: Bearer plx_…`. A key acts with its user's current role in its
+organization.
+
+Ids are opaque public ids (UUIDs). Money is a decimal string in the currency's minor units
+("1250.00"), never a JSON number. Lists take `limit` (at most 200) and `offset` and answer
+`{count, limit, offset, results}`.
+
+Errors are JSON `{"detail": …, "request_id": …}`: 401 no or bad key, 403 the role may not do
+this, 404 no such object (or not yours to see), 400 a business rule said no (the message says
+which), 422 invalid input (`detail` lists `{loc, msg, type}`).
+"""
+
+
+class PlixoAPI(NinjaAPI):
+    @property
+    def urls(self):
+        patterns, app_name, namespace = super().urls
+        # The root answers a small JSON index instead of ninja's 404, and unknown paths under
+        # /api/v1/ answer JSON like the rest of the API rather than an HTML page.
+        patterns = [
+            path("", api_index, name="api-root") if p.name == "api-root" else p for p in patterns
+        ]
+        patterns.append(re_path(r"^.*$", api_unknown_path, name="unknown"))
+        return patterns, app_name, namespace
+
+
+api = PlixoAPI(
+    title="Plixo API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=ApiKeyAuth(),
+)
+install_exception_handlers(api)
+
+api.add_router("/customers", customers.router)
+api.add_router("/contacts", contacts.router)
+api.add_router("/invoices", invoices.router)
+api.add_router("/payments", payments.router)
+
+
+@public
+def api_index(request):
+    root = request.path
+    return JsonResponse(
+        {
+            "name": api.title,
+            "version": api.version,
+            "openapi": f"{root}{api.openapi_url.lstrip('/')}",
+            "docs": f"{root}{api.docs_url.lstrip('/')}" if api.docs_url else None,
+        }
+    )
+
+
+@public
+def api_unknown_path(request, *args, **kwargs):
+    return error_response(api, request, 404, "There is no such API route.")

@@ -1,0 +1,66 @@
+from uuid import UUID
+
+from ninja import Query, Router, Status
+
+from plixo.api.auth import api_requires
+from plixo.api.common import paginate, referenced, responses
+from plixo.api.schemas import ContactCreate, ContactOut, ContactPage, ContactUpdate, PageParams
+from plixo.api.selectors import contact_list as contact_list_query
+from plixo.core.permissions import Cap
+from plixo.ledger import selectors, services
+
+router = Router(tags=["contacts"])
+
+
+@router.get("", response=responses({200: ContactPage}, 422), summary="List contacts")
+@api_requires(Cap.LEDGER_VIEW)
+def contact_list(
+    request, page: Query[PageParams], customer: UUID | None = None, search: str | None = None
+):
+    """Contacts the key may see; `customer` narrows to one customer, `search` matches name or
+    email."""
+    owner = None
+    if customer is not None:
+        owner = referenced(
+            lambda: selectors.customer_for(membership=request.membership, public_id=customer),
+            loc=("query", "customer"),
+            what="customer",
+        )
+    qs = contact_list_query(membership=request.membership, customer=owner, search=search)
+    return paginate(qs, page)
+
+
+@router.get("/{contact_id}", response=responses({200: ContactOut}, 404), summary="Get a contact")
+@api_requires(Cap.LEDGER_VIEW)
+def contact_get(request, contact_id: UUID):
+    return selectors.contact_for(membership=request.membership, public_id=contact_id)
+
+
+@router.post("", response=responses({201: ContactOut}, 400, 422), summary="Create a contact")
+@api_requires(Cap.LEDGER_EDIT)
+def contact_create(request, payload: ContactCreate):
+    """The first contact of a customer becomes its primary contact; a new primary contact
+    takes over from the old one."""
+    fields = payload.dict()
+    customer = referenced(
+        lambda: selectors.customer_for(
+            membership=request.membership, public_id=fields.pop("customer")
+        ),
+        loc=("body", "payload", "customer"),
+        what="customer",
+    )
+    contact = services.contact_create(customer=customer, **fields)
+    return Status(201, contact)
+
+
+@router.patch(
+    "/{contact_id}",
+    response=responses({200: ContactOut}, 400, 404, 422),
+    summary="Update a contact",
+)
+@api_requires(Cap.LEDGER_EDIT)
+def contact_update(request, contact_id: UUID, payload: ContactUpdate):
+    """Send only the fields to change; `suppressed_until: null` with an empty
+    `suppression_reason` lifts a suppression."""
+    contact = selectors.contact_for(membership=request.membership, public_id=contact_id)
+    return services.contact_update(contact=contact, **payload.dict(exclude_unset=True))

@@ -1,0 +1,377 @@
+"""Request and response shapes of the JSON API.
+
+Ids are the objects' opaque public ids (UUIDs). Money travels as decimal strings quantized to
+the currency's minor units ("1250.00", "1250" for JPY), never as JSON numbers, so no client
+ever rounds through a float. Dates are ISO 8601.
+"""
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from ninja import Field, Schema
+
+from plixo.core.money import quantize
+from plixo.ledger.models import PaymentMethod
+from plixo.ledger.selectors import customer_open_balances
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+MoneyIn = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$",
+        description='A decimal string such as "1250.00"; at most the currency\'s decimals.',
+        examples=["1250.00"],
+    ),
+]
+MoneyOut = Annotated[str, Field(description="Decimal string in the currency's minor units.")]
+CurrencyCode = Annotated[
+    str, Field(min_length=3, max_length=3, description="ISO 4217 code", examples=["USD"])
+]
+
+# Spelled out for the OpenAPI document; a test keeps these in step with the ledger's tables
+# (`InvoiceStatus`, `AGING_BUCKETS`, `INVOICE_SORTS`).
+InvoiceStatusFilter = Literal["open", "partially_paid", "paid", "disputed", "void", "written_off"]
+OverdueFilter = Literal["any", "current", "1_30", "31_60", "61_90", "90_plus"]
+InvoiceSort = Literal[
+    "due",
+    "-due",
+    "number",
+    "-number",
+    "amount",
+    "-amount",
+    "balance",
+    "-balance",
+    "customer",
+    "-customer",
+    "issued",
+    "-issued",
+]
+
+
+def money(amount, currency: str) -> str:
+    return format(quantize(amount, currency), "f")
+
+
+class ErrorOut(Schema):
+    detail: Any = Field(description="A message, or for 422 a list of {loc, msg, type}.")
+    request_id: str | None = Field(description="Same as the X-Request-ID response header.")
+
+
+class PageParams(Schema):
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(0, ge=0)
+
+
+class CustomerRef(Schema):
+    id: UUID
+    name: str
+
+    @staticmethod
+    def resolve_id(obj) -> UUID:
+        return obj.public_id
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+class CustomerOut(Schema):
+    id: UUID
+    external_id: str
+    name: str
+    segment: str
+    owner_email: str | None
+    time_zone: str
+    country: str
+    currency: str
+    risk_score: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_id(obj) -> UUID:
+        return obj.public_id
+
+    @staticmethod
+    def resolve_owner_email(obj) -> str | None:
+        return obj.owner.email if obj.owner_id else None
+
+
+class CustomerListItem(CustomerOut):
+    open_invoices: int
+
+    @staticmethod
+    def resolve_open_invoices(obj) -> int:
+        return getattr(obj, "open_invoices", 0) or 0
+
+
+class OpenBalance(Schema):
+    currency: str
+    balance: MoneyOut
+    count: int
+
+    @staticmethod
+    def resolve_balance(obj) -> str:
+        return money(obj["balance"] or 0, obj["currency"])
+
+
+class CustomerDetail(CustomerOut):
+    open_balances: list[OpenBalance] = Field(description="Open balance per currency.")
+
+    @staticmethod
+    def resolve_open_balances(obj) -> list[dict]:
+        return customer_open_balances(customer=obj)
+
+
+class CustomerPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    results: list[CustomerListItem]
+
+
+class CustomerCreate(Schema):
+    external_id: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=255)
+    segment: str = Field("", max_length=60)
+    owner_email: str | None = Field(None, description="Email of a member of the organization.")
+    time_zone: str | None = Field(None, description="IANA zone; the organization's if omitted.")
+    country: str = Field("", max_length=2, description="ISO 3166 alpha-2")
+    currency: CurrencyCode | None = Field(None, description="The organization's if omitted.")
+    risk_score: int = Field(0, ge=0, le=100)
+
+
+# Fields of an update are optional; a field that is sent is set, `null` only where it means
+# "none" (the owner, a suppression end).
+class CustomerUpdate(Schema):
+    external_id: str = Field(None, min_length=1, max_length=100)
+    name: str = Field(None, min_length=1, max_length=255)
+    segment: str = Field(None, max_length=60)
+    owner_email: str | None = None
+    time_zone: str = Field(None, max_length=64)
+    country: str = Field(None, max_length=2)
+    currency: CurrencyCode = None
+    risk_score: int = Field(None, ge=0, le=100)
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+
+class ContactOut(Schema):
+    id: UUID
+    customer: CustomerRef
+    name: str
+    email: str
+    role: str
+    is_primary: bool
+    is_suppressed: bool
+    suppressed_until: dt.datetime | None
+    suppression_reason: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_id(obj) -> UUID:
+        return obj.public_id
+
+
+class ContactPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    results: list[ContactOut]
+
+
+class ContactCreate(Schema):
+    customer: UUID
+    email: str = Field(min_length=3, max_length=254)
+    name: str = Field("", max_length=200)
+    role: str = Field("", max_length=60)
+    is_primary: bool = False
+    suppressed_until: dt.datetime | None = None
+    suppression_reason: str = Field("", max_length=200)
+
+
+class ContactUpdate(Schema):
+    email: str = Field(None, min_length=3, max_length=254)
+    name: str = Field(None, max_length=200)
+    role: str = Field(None, max_length=60)
+    is_primary: bool = None
+    suppressed_until: dt.datetime | None = None
+    suppression_reason: str = Field(None, max_length=200)
+
+
+# --- invoices --------------------------------------------------------------------------------
+
+
+class InvoiceOut(Schema):
+    id: UUID
+    number: str
+    customer: CustomerRef
+    issue_date: dt.date
+    due_date: dt.date
+    currency: str
+    amount: MoneyOut
+    balance: MoneyOut
+    status: str
+    po_number: str
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_id(obj) -> UUID:
+        return obj.public_id
+
+    @staticmethod
+    def resolve_amount(obj) -> str:
+        return money(obj.amount, obj.currency)
+
+    @staticmethod
+    def resolve_balance(obj) -> str:
+        return money(obj.balance, obj.currency)
+
+
+class InvoicePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    results: list[InvoiceOut]
+
+
+class InvoiceFilters(Schema):
+    status: InvoiceStatusFilter | None = Field(
+        None, description='A status, or "open" for every open status.'
+    )
+    customer: UUID | None = Field(None, description="A customer's id.")
+    overdue: OverdueFilter | None = Field(
+        None, description='An aging bucket of open invoices, or "any" for every overdue one.'
+    )
+    search: str | None = Field(None, max_length=200)
+    sort: InvoiceSort = "due"
+
+
+class InvoiceCreate(Schema):
+    customer: UUID
+    number: str = Field(min_length=1, max_length=100)
+    issue_date: dt.date
+    due_date: dt.date
+    currency: CurrencyCode | None = Field(None, description="The customer's if omitted.")
+    amount: MoneyIn
+    po_number: str = Field("", max_length=100)
+    description: str = Field("", max_length=5000)
+
+
+class InvoiceUpdate(Schema):
+    issue_date: dt.date = None
+    due_date: dt.date = None
+    currency: CurrencyCode = None
+    amount: MoneyIn = None
+    po_number: str = Field(None, max_length=100)
+    description: str = Field(None, max_length=5000)
+
+
+class TimelineEventOut(Schema):
+    id: UUID
+    kind: str
+    label: str
+    at: dt.datetime
+    actor: str
+    data: dict[str, Any]
+
+    @staticmethod
+    def resolve_id(obj) -> UUID:
+        return obj.public_id
+
+    @staticmethod
+    def resolve_label(obj) -> str:
+        return obj.kind_label
+
+    @staticmethod
+    def resolve_actor(obj) -> str:
+        return obj.actor_label
+
+
+class TimelinePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    results: list[TimelineEventOut]
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+class AllocationOut(Schema):
+    invoice: UUID
+    invoice_number: str
+    amount: MoneyOut
+
+    @staticmethod
+    def resolve_invoice(obj) -> UUID:
+        return obj.invoice.public_id
+
+    @staticmethod
+    def resolve_invoice_number(obj) -> str:
+        return obj.invoice.number
+
+    @staticmethod
+    def resolve_amount(obj) -> str:
+        return money(obj.amount, obj.invoice.currency)
+
+
+class PaymentOut(Schema):
+    id: UUID
+    reference: str
+    customer: CustomerRef | None
+    amount: MoneyOut
+    allocated_amount: MoneyOut
+    unapplied_amount: MoneyOut
+    currency: str
+    received_at: dt.datetime
+    method: str
+    source: str
+    memo: str
+    allocations: list[AllocationOut]
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_id(obj) -> UUID:
+        return obj.public_id
+
+    @staticmethod
+    def resolve_amount(obj) -> str:
+        return money(obj.amount, obj.currency)
+
+    @staticmethod
+    def resolve_allocated_amount(obj) -> str:
+        return money(obj.allocated_amount, obj.currency)
+
+    @staticmethod
+    def resolve_unapplied_amount(obj) -> str:
+        return money(obj.amount - obj.allocated_amount, obj.currency)
+
+
+class PaymentPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    results: list[PaymentOut]
+
+
+class AllocationIn(Schema):
+    invoice: UUID
+    amount: MoneyIn
+
+
+class PaymentCreate(Schema):
+    reference: str = Field(min_length=1, max_length=120)
+    amount: MoneyIn
+    currency: CurrencyCode
+    received_at: dt.datetime | None = Field(None, description="Now if omitted.")
+    method: PaymentMethod = PaymentMethod.OTHER
+    customer: UUID | None = None
+    memo: str = Field("", max_length=500)
+    allocations: list[AllocationIn] = Field(default_factory=list, max_length=500)
