@@ -3,7 +3,7 @@ banner (the template reads `request.maintenance`)."""
 
 from django.shortcuts import render
 
-from plixo.ops.selectors import maintenance_active
+from plixo.ops.selectors import maintenance_active, maintenance_state
 
 PAYER_PREFIXES = ("/p/", "/portal/")
 RETRY_AFTER_SECONDS = 600
@@ -16,7 +16,12 @@ class MaintenanceMiddleware:
     def __call__(self, request):
         request.maintenance = maintenance_active()
         if request.maintenance and request.path.startswith(PAYER_PREFIXES):
-            response = render(request, "ops/maintenance.html", status=503)
+            response = render(
+                request,
+                "ops/maintenance.html",
+                {"maintenance": maintenance_state()},
+                status=503,
+            )
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             response["Cache-Control"] = "no-store"
             return response

@@ -14,6 +14,7 @@ class Job(models.Model):
         RUNNING = "running", "Running"
         OK = "ok", "Succeeded"
         ERROR = "error", "Failed"
+        SKIPPED = "skipped", "Skipped"
 
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
@@ -38,6 +39,8 @@ class Job(models.Model):
 
 class SchedulerLease(models.Model):
     """One row per lease name; the process holding an unexpired lease is the leader."""
+
+    SCHEDULER = "scheduler"  # the lease the `plixo scheduler` processes compete for
 
     name = models.CharField(max_length=50, primary_key=True)
     holder = models.CharField(max_length=200, blank=True)

@@ -1,0 +1,87 @@
+"""The job registry: every periodic job Plixo runs is declared here, in code.
+
+A job names the task that does the work (a django-tasks `Task`, by dotted path so that this
+module never imports the apps that own the work), how often it runs by default and a format for
+its result. `plixo.ops.services.jobs_sync` copies the registry into the `Job` table, where the
+schedule and the paused flag live; the scheduler enqueues `plixo.ops.tasks.job_run` for each
+due job, and that wrapper records the outcome on the row.
+
+To add a job: write a task (a module-level `@task()` function taking no arguments) and add a
+`JobSpec` to `JOBS` below.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils.module_loading import import_string
+from django_tasks.base import Task
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    description: str
+    every: timedelta
+    task_path: str
+    # How a return value reads on the Ops page and in `plixo jobs list`, e.g. "{} contacts".
+    result_format: str = "{}"
+
+    @property
+    def task(self) -> Task:
+        task = import_string(self.task_path)
+        if not isinstance(task, Task):
+            raise TypeError(f"Job {self.name!r}: {self.task_path} is not a task.")
+        return task
+
+    def describe_result(self, value) -> str:
+        if value is None:
+            return "done"
+        return self.result_format.format(value)
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec(
+            name="contacts.reactivate",
+            description="Lift contact suppressions whose reactivation date has passed.",
+            every=timedelta(minutes=15),
+            task_path="plixo.ledger.tasks.contacts_reactivate",
+            result_format="{} contacts reactivated",
+        ),
+        JobSpec(
+            name="tasks.prune",
+            description="Delete finished background-task results older than 14 days.",
+            every=timedelta(days=1),
+            task_path="plixo.ops.tasks.task_results_prune",
+            result_format="{} task results deleted",
+        ),
+    )
+}
+
+
+class UnknownJob(LookupError):
+    def __init__(self, name: str):
+        self.name = name
+        known = ", ".join(sorted(JOBS)) or "none"
+        super().__init__(f"Unknown job {name!r}. Known jobs: {known}.")
+
+
+def job_spec(name: str) -> JobSpec:
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise UnknownJob(name) from None
+
+
+def interval_label(seconds: int) -> str:
+    """`900` -> "15 min", `86400` -> "1 day": how an interval reads to a person."""
+    for unit_seconds, singular, plural in (
+        (86400, "day", "days"),
+        (3600, "h", "h"),
+        (60, "min", "min"),
+    ):
+        if seconds >= unit_seconds and seconds % unit_seconds == 0:
+            count = seconds // unit_seconds
+            return f"{count} {singular if count == 1 else plural}"
+    return f"{seconds} s"

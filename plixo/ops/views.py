@@ -1,0 +1,85 @@
+"""The Ops page: periodic jobs, scheduler health, the task queue and maintenance mode.
+
+Jobs and maintenance are instance-wide, not per organization; reading them needs
+`Cap.OPS_VIEW`, changing them `Cap.OPS_MANAGE`."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from plixo.core.access import requires
+from plixo.core.permissions import Cap, role_can
+from plixo.ops import services
+from plixo.ops.forms import MaintenanceForm
+from plixo.ops.jobs import UnknownJob
+from plixo.ops.selectors import ops_dashboard
+
+
+def _render_index(request, *, form=None, status=200):
+    dashboard = ops_dashboard()
+    if form is None:
+        form = MaintenanceForm(initial={"message": dashboard.maintenance.message})
+    context = {
+        "dashboard": dashboard,
+        "maintenance_form": form,
+        "can_manage": role_can(request.membership.role, Cap.OPS_MANAGE),
+    }
+    return render(request, "ops/index.html", context, status=status)
+
+
+@requires(Cap.OPS_VIEW)
+@require_GET
+def index(request):
+    return _render_index(request)
+
+
+def _job_action(request, action, job_name: str, done: str):
+    try:
+        action(name=job_name, actor_label=str(request.user))
+    except UnknownJob as exc:
+        raise Http404(str(exc)) from exc
+    messages.success(request, done)
+    return redirect("ops:index")
+
+
+@requires(Cap.OPS_MANAGE)
+@require_POST
+def job_pause(request, job_name: str):
+    return _job_action(
+        request, services.job_pause, job_name, f"Paused {job_name}: it will not run until resumed."
+    )
+
+
+@requires(Cap.OPS_MANAGE)
+@require_POST
+def job_resume(request, job_name: str):
+    return _job_action(request, services.job_resume, job_name, f"Resumed {job_name}.")
+
+
+@requires(Cap.OPS_MANAGE)
+@require_POST
+def job_run(request, job_name: str):
+    return _job_action(
+        request,
+        services.job_enqueue_now,
+        job_name,
+        f"Queued a run of {job_name}.",
+    )
+
+
+@requires(Cap.OPS_MANAGE)
+@require_POST
+def maintenance_toggle(request):
+    form = MaintenanceForm(request.POST)
+    if not form.is_valid():
+        return _render_index(request, form=form, status=400)
+    enabled = form.cleaned_data["enabled"]
+    services.maintenance_set(
+        enabled=enabled, actor=request.user, message=form.cleaned_data["message"]
+    )
+    if enabled:
+        messages.warning(request, "Maintenance mode is on: the portal is closed, nothing is sent.")
+    else:
+        messages.success(request, "Maintenance mode is off: the portal is open again.")
+    return redirect("ops:index")
