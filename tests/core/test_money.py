@@ -1,0 +1,114 @@
+"""Money: Decimal amounts quantized to each currency's minor units, never floats."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from plixo.core.money import (
+    MoneyError,
+    currency_digits,
+    format_money,
+    from_minor_units,
+    is_currency,
+    parse_amount,
+    quantize,
+    to_decimal,
+    to_minor_units,
+    validate_currency_code,
+)
+
+
+@pytest.mark.parametrize(
+    "code, digits", [("USD", 2), ("EUR", 2), ("JPY", 0), ("KRW", 0), ("KWD", 3), ("BHD", 3)]
+)
+def test_currency_digits_come_from_iso_4217(code, digits):
+    assert currency_digits(code) == digits
+
+
+@pytest.mark.parametrize(
+    "amount, code, expected",
+    [
+        ("2.345", "USD", Decimal("2.35")),  # half up, as invoices round
+        ("2.344", "USD", Decimal("2.34")),
+        ("-2.345", "USD", Decimal("-2.35")),
+        ("10.5", "JPY", Decimal("11")),
+        ("1.2345", "KWD", Decimal("1.235")),
+        (7, "EUR", Decimal("7.00")),
+    ],
+)
+def test_quantize_rounds_half_up_to_minor_units(amount, code, expected):
+    result = quantize(amount, code)
+    assert result == expected
+    assert result.as_tuple().exponent == -currency_digits(code)
+
+
+@pytest.mark.parametrize(
+    "value, code, message",
+    [
+        ("10.5", "JPY", "more decimal places than JPY allows \\(0\\)"),
+        ("1.234", "USD", "more decimal places than USD allows \\(2\\)"),
+        ("1.2345", "KWD", "allows \\(3\\)"),
+        ("abc", "USD", "is not an amount"),
+        ("", "USD", "is not an amount"),
+        ("NaN", "USD", "is not an amount"),
+        ("Infinity", "EUR", "is not an amount"),
+        ("1,000.00", "USD", "is not an amount"),
+        ("10", "XYZ", "Unknown currency"),
+    ],
+)
+def test_parse_amount_refuses_what_is_not_money(value, code, message):
+    with pytest.raises(MoneyError, match=message):
+        parse_amount(value, code)
+
+
+def test_parse_amount_accepts_exact_values():
+    assert parse_amount(" 1250.5 ", "USD") == Decimal("1250.50")
+    assert parse_amount("1250", "JPY") == Decimal("1250")
+    assert parse_amount("0.125", "KWD") == Decimal("0.125")
+    assert parse_amount(Decimal("3.10"), "EUR") == Decimal("3.10")
+
+
+def test_floats_are_never_money():
+    with pytest.raises(MoneyError, match="never a float"):
+        to_decimal(0.1)
+    with pytest.raises(MoneyError, match="never a float"):
+        quantize(19.99, "USD")
+
+
+@pytest.mark.parametrize(
+    "amount, code, units",
+    [("12.34", "USD", 1234), ("1234", "JPY", 1234), ("1.234", "KWD", 1234), ("0.01", "EUR", 1)],
+)
+def test_minor_units_at_the_boundary(amount, code, units):
+    assert to_minor_units(Decimal(amount), code) == units
+    assert from_minor_units(units, code) == Decimal(amount)
+
+
+@given(
+    units=st.integers(min_value=-(10**15), max_value=10**15),
+    code=st.sampled_from(["USD", "JPY", "KWD", "EUR", "CLF"]),
+)
+def test_minor_units_round_trip(units, code):
+    amount = from_minor_units(units, code)
+    assert to_minor_units(amount, code) == units
+    assert amount == quantize(amount, code)
+
+
+def test_format_money_follows_currency_and_locale():
+    assert format_money(Decimal("1234.5"), "USD") == "$1,234.50"
+    assert format_money(Decimal("1234.5"), "JPY") == "¥1,235"
+    assert format_money(Decimal("1234.5"), "EUR", "de_DE") == "1.234,50\xa0€"
+    assert format_money(Decimal("1.2345"), "KWD", "en_US").endswith("1.235")
+    assert format_money(None, "USD") == ""
+
+
+def test_currency_codes_are_iso_4217_and_invoiceable():
+    assert is_currency("EUR") and is_currency("JPY") and is_currency("KWD")
+    for code in ("usd", "XAU", "XTS", "EURO", "", None, 840):
+        assert not is_currency(code)
+    validate_currency_code("GBP")
+    with pytest.raises(ValidationError, match="ISO 4217"):
+        validate_currency_code("ABC")
