@@ -5,12 +5,12 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from plixo.core.models import Membership, Organization
-from plixo.core.selectors import one_or_404
 from plixo.core.permissions import sees_only_own_accounts
+from plixo.core.selectors import one_or_404
 from plixo.ledger.models import (
     OPEN_STATUSES,
     Contact,
@@ -99,9 +99,7 @@ def customer_for(*, membership: Membership, public_id) -> Customer:
 
 
 def invoice_for(*, membership: Membership, public_id) -> Invoice:
-    return one_or_404(
-        invoices_visible(membership=membership).select_related("customer"), public_id
-    )
+    return one_or_404(invoices_visible(membership=membership).select_related("customer"), public_id)
 
 
 def contact_for(*, membership: Membership, public_id) -> Contact:
@@ -176,7 +174,6 @@ def customer_list(*, membership: Membership, search: str | None = None) -> Query
         qs = qs.filter(Q(name__icontains=term) | Q(external_id__icontains=term))
     return qs.annotate(
         open_invoices=Count("invoices", filter=Q(invoices__status__in=OPEN_STATUSES)),
-        open_balance=Sum("invoices__balance", filter=Q(invoices__status__in=OPEN_STATUSES)),
     ).order_by("name")
 
 
@@ -225,3 +222,37 @@ def invoice_allocations(*, invoice: Invoice):
 
 def days_overdue(invoice: Invoice, today: dt.date) -> int:
     return (today - invoice.due_date).days
+
+
+def payment_list(
+    *, membership: Membership, search: str | None = None, unapplied_only: bool = False
+) -> QuerySet[Payment]:
+    """Payments newest first, searchable by reference and customer name."""
+    qs = payments_visible(membership=membership).select_related("customer")
+    if search:
+        term = search.strip()
+        qs = qs.filter(Q(reference__icontains=term) | Q(customer__name__icontains=term))
+    if unapplied_only:
+        qs = qs.filter(allocated_amount__lt=F("amount"))
+    return qs.order_by("-received_at", "-id")
+
+
+def customers_open_balances(*, customers) -> dict[int, list[dict]]:
+    """Open balance and open invoice count per currency for each of `customers`, keyed by
+    customer id, in one grouped query (a list page calls it for the customers it shows).
+    A customer with nothing open is absent from the result."""
+    ids = [customer.pk for customer in customers]
+    if not ids:
+        return {}
+    rows = (
+        Invoice.objects.filter(customer_id__in=ids, status__in=OPEN_STATUSES)
+        .values("customer_id", "currency")
+        .annotate(balance=Sum("balance"), count=Count("id"))
+        .order_by("customer_id", "currency")
+    )
+    result: dict[int, list[dict]] = {}
+    for row in rows:
+        result.setdefault(row["customer_id"], []).append(
+            {"currency": row["currency"], "balance": row["balance"], "count": row["count"]}
+        )
+    return result

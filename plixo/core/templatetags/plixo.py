@@ -1,0 +1,309 @@
+"""Template helpers every staff page shares: money in the organization's locale, status
+badges, sortable column headers, and the human-readable story of timeline and audit events."""
+
+import datetime as dt
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from babel.core import UnknownLocaleError
+from django import template
+from django.conf import settings
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+
+from plixo.core.models import Role
+from plixo.core.money import MoneyError, format_money, to_decimal
+
+register = template.Library()
+
+DEFAULT_LOCALE = "en_US"
+
+# Filters cannot see the template context, so the active organization's locale travels in a
+# context variable that the `plixo` context processor sets at the start of every render.
+_money_locale: ContextVar[str] = ContextVar("plixo_money_locale", default=DEFAULT_LOCALE)
+
+
+def money_locale_activate(locale: str | None) -> None:
+    _money_locale.set(locale or DEFAULT_LOCALE)
+
+
+def money_text(amount, currency: str, locale: str | None = None) -> str:
+    """`amount` formatted in `currency`; never raises (a page must not 500 over a bad value)."""
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = to_decimal(amount)
+    except MoneyError:
+        return str(amount)
+    try:
+        return format_money(value, currency, locale or _money_locale.get())
+    except (MoneyError, UnknownLocaleError, ValueError):
+        try:
+            return format_money(value, currency, DEFAULT_LOCALE)
+        except (MoneyError, ValueError):
+            return f"{value} {currency}"
+
+
+@register.filter
+def money(amount, currency):
+    return money_text(amount, currency)
+
+
+STATUS_LABELS = {
+    "open": "Open",
+    "partially_paid": "Partially paid",
+    "paid": "Paid",
+    "disputed": "Disputed",
+    "void": "Void",
+    "written_off": "Written off",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, str(status).replace("_", " ").capitalize())
+
+
+@register.filter
+def status_badge(status):
+    """A badge for an invoice (or job) status: `badge badge-<status>`."""
+    return format_html('<span class="badge badge-{}">{}</span>', status, status_label(status))
+
+
+@register.filter
+def org_time_zone(organization):
+    """The zone staff pages show times in: the active organization's, else the server's."""
+    return getattr(organization, "time_zone", None) or settings.TIME_ZONE
+
+
+@register.filter
+def role_label(role):
+    try:
+        return Role(role).label
+    except ValueError:
+        return str(role)
+
+
+@register.filter
+def days_overdue(invoice, today):
+    """Whole days past due for an open invoice, else 0."""
+    if not getattr(invoice, "is_open", False) or today is None:
+        return 0
+    return max((today - invoice.due_date).days, 0)
+
+
+@register.filter
+def duration_words(value):
+    """A timedelta as people say it: "30 minutes", "2 hours", "1 day"."""
+    if not isinstance(value, dt.timedelta):
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes >= size and minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    seconds = int(value.total_seconds())
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key, label, css_class=""):
+    """A column header that sorts by `key`; a second click reverses the order. The current
+    sort comes from the `sort` variable of the page (default order has no arrow)."""
+    request = context["request"]
+    current = context.get("sort", "")
+    if current == key:
+        target, state, arrow = f"-{key}", "ascending", "▲"
+    elif current == f"-{key}":
+        target, state, arrow = key, "descending", "▼"
+    else:
+        target, state, arrow = key, "none", ""
+    params = request.GET.copy()
+    params["sort"] = target
+    params.pop("page", None)
+    return format_html(
+        '<th scope="col" class="{}" aria-sort="{}"><a class="sort" href="?{}">{}'
+        '<span class="sort-arrow" aria-hidden="true">{}</span></a></th>',
+        css_class,
+        state,
+        params.urlencode(),
+        label,
+        arrow,
+    )
+
+
+# --- timeline ------------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    title: str
+    summary: str = ""
+    details: list[tuple[str, str]] = field(default_factory=list)
+
+
+METHOD_LABELS = {
+    "ach": "ACH",
+    "card": "card",
+    "wire": "wire",
+    "check": "check",
+    "cash": "cash",
+    "other": "other",
+}
+SOURCE_LABELS = {
+    "manual": "entered by hand",
+    "import": "CSV import",
+    "api": "API",
+    "stripe": "Stripe",
+    "sandbox": "sandbox checkout",
+    "bank": "bank statement",
+}
+MONEY_KEYS = {"amount", "balance", "amount_due", "total", "approval_limit"}
+DATE_KEYS = {"due_date", "issue_date", "paid_date", "due_on", "promised_on"}
+
+
+def _date_text(value) -> str:
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return date_format(day, "M j, Y")
+
+
+def _value_text(key: str, value, currency: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if key in MONEY_KEYS:
+        return money_text(value, currency)
+    if key in DATE_KEYS:
+        return _date_text(value)
+    if key in ("status", "from", "to"):
+        return status_label(str(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{_field_label(str(k))}: {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _field_label(key: str) -> str:
+    labels = {"po_number": "PO number", "due_date": "Due date", "issue_date": "Issue date"}
+    return labels.get(key, key.replace("_", " ").capitalize())
+
+
+def _status_move(data: dict) -> str:
+    before, after = data.get("from"), data.get("to")
+    if before and after and before != after:
+        return f"{status_label(before)} → {status_label(after)}"
+    return ""
+
+
+def describe_event(event, invoice) -> TimelineEntry:
+    data = event.data if isinstance(event.data, dict) else {}
+    currency = data.get("currency") or invoice.currency
+    kind = event.kind
+    entry = TimelineEntry(title=event.kind_label)
+
+    def cash(key):
+        return money_text(data.get(key), currency)
+
+    if kind in ("created", "imported"):
+        parts = []
+        if "amount" in data:
+            parts.append(f"Amount {cash('amount')}")
+        if "due_date" in data:
+            parts.append(f"due {_date_text(data['due_date'])}")
+        entry.summary = ", ".join(parts) + ("." if parts else "")
+        for key in ("batch", "source", "row"):
+            if key in data:
+                entry.details.append((_field_label(key), str(data[key])))
+    elif kind == "updated":
+        changes = data.get("changes") or {}
+        if isinstance(changes, dict):
+            for name, change in changes.items():
+                if isinstance(change, dict):
+                    before = _value_text(name, change.get("from"), currency)
+                    after = _value_text(name, change.get("to"), currency)
+                    entry.details.append((_field_label(name), f"{before} → {after}"))
+        count = len(entry.details)
+        entry.summary = f"{count} field{'s' if count != 1 else ''} changed."
+    elif kind == "payment_recorded":
+        method = METHOD_LABELS.get(data.get("method", ""), data.get("method", ""))
+        source = SOURCE_LABELS.get(data.get("source", ""), data.get("source", ""))
+        how = ", ".join(part for part in (method, source) if part)
+        entry.summary = f"{cash('amount')} applied from payment {data.get('reference', '')}"
+        entry.summary += f" ({how})." if how else "."
+        if "balance" in data:
+            entry.details.append(("Balance now", cash("balance")))
+        if move := _status_move(data):
+            entry.details.append(("Status", move))
+    elif kind == "status_changed":
+        entry.summary = _status_move(data) or status_label(str(data.get("to", "")))
+        if data.get("reason"):
+            entry.details.append(("Reason", str(data["reason"])))
+    elif kind == "voided":
+        entry.summary = f"Reason: {data.get('reason', '—')}"
+        if data.get("balance"):
+            entry.details.append(("Balance cancelled", cash("balance")))
+        if data.get("from"):
+            entry.details.append(("Status", f"{status_label(data['from'])} → Void"))
+    elif kind == "written_off":
+        entry.summary = f"{cash('amount')} written off."
+        if data.get("reason"):
+            entry.details.append(("Reason", str(data["reason"])))
+        if "balance" in data:
+            entry.details.append(("Balance now", cash("balance")))
+        if move := _status_move(data):
+            entry.details.append(("Status", move))
+    elif kind == "email_sent":
+        recipient = data.get("to") or data.get("recipient") or ""
+        entry.summary = f"To {recipient}." if recipient else ""
+        if data.get("subject"):
+            entry.details.append(("Subject", str(data["subject"])))
+    elif kind == "note":
+        entry.summary = str(data.get("text", ""))
+    else:
+        for key, value in data.items():
+            entry.details.append((_field_label(key), _value_text(key, value, currency)))
+    return entry
+
+
+@register.filter
+def timeline_entry(event, invoice):
+    return describe_event(event, invoice)
+
+
+# --- access audit trail ----------------------------------------------------------------------
+
+
+@dataclass
+class AuditChange:
+    label: str
+    before: str
+    after: str
+
+
+@register.filter
+def audit_changes(event, currency="USD"):
+    """Before → after pairs of an audit event, with roles and limits in words."""
+    before = event.before if isinstance(event.before, dict) else {}
+    after = event.after if isinstance(event.after, dict) else {}
+    rows = []
+    for key in sorted(set(before) | set(after)):
+
+        def text(value, key=key):
+            if value is None or value == "":
+                return "—"
+            if key == "role":
+                return role_label(value)
+            if key == "approval_limit":
+                try:
+                    return money_text(Decimal(str(value)), currency)
+                except ArithmeticError:
+                    return str(value)
+            return str(value)
+
+        rows.append(AuditChange(_field_label(key), text(before.get(key)), text(after.get(key))))
+    return rows

@@ -1,0 +1,172 @@
+import datetime as dt
+import uuid
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.utils import timezone
+
+from plixo.core.models import Membership
+from plixo.core.money import MoneyError, parse_amount, quantize
+from plixo.ledger.models import Customer, Invoice, InvoiceStatus, PaymentMethod
+from plixo.ledger.selectors import AGING_BUCKETS, customers_visible
+
+STATUS_FILTER_CHOICES = [
+    ("", "All statuses"),
+    ("open", "All open"),
+    *[(value, label) for value, label in InvoiceStatus.choices if value != InvoiceStatus.OPEN],
+]
+OVERDUE_FILTER_CHOICES = [
+    ("", "Any age"),
+    ("any", "Overdue"),
+    *[(bucket.key, bucket.label) for bucket in AGING_BUCKETS],
+]
+
+
+class InvoiceFilterForm(forms.Form):
+    """The GET form above the invoice list. Unknown values are errors, never silently ignored,
+    so a tampered or stale link cannot show a list that looks filtered but is not."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(
+            attrs={"placeholder": "Number, customer, PO, description", "data-search": ""}
+        ),
+    )
+    status = forms.ChoiceField(label="Status", required=False, choices=STATUS_FILTER_CHOICES)
+    overdue = forms.ChoiceField(label="Age", required=False, choices=OVERDUE_FILTER_CHOICES)
+    customer = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, membership: Membership, **kwargs):
+        self.membership = membership
+        super().__init__(*args, **kwargs)
+
+    def clean_customer(self) -> Customer | None:
+        value = self.cleaned_data["customer"].strip()
+        if not value:
+            return None
+        customer = (
+            customers_visible(membership=self.membership)
+            .filter(public_id__in=_uuid_or_none(value))
+            .first()
+        )
+        if customer is None:
+            raise forms.ValidationError("No such customer.")
+        return customer
+
+
+def _uuid_or_none(value: str) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(value)]
+    except ValueError:
+        return []
+
+
+class PaymentFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": "Reference or customer", "data-search": ""}),
+    )
+    unapplied = forms.BooleanField(label="With unapplied cash only", required=False)
+
+
+class CustomerFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": "Name or external id", "data-search": ""}),
+    )
+
+
+def _amount_in(value: Decimal, currency: str) -> Decimal:
+    try:
+        amount = parse_amount(value, currency)
+    except MoneyError as exc:
+        raise forms.ValidationError(str(exc)) from exc
+    if amount <= 0:
+        raise forms.ValidationError("Enter an amount greater than zero.")
+    return amount
+
+
+class RecordPaymentForm(forms.Form):
+    reference = forms.CharField(
+        max_length=120,
+        help_text="Check number, transfer id or remittance reference.",
+    )
+    amount = forms.DecimalField(max_digits=19, decimal_places=4)
+    received_on = forms.DateField(
+        label="Received on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.ACH)
+    memo = forms.CharField(max_length=500, required=False)
+
+    def __init__(self, *args, invoice: Invoice, today: dt.date, **kwargs):
+        self.invoice, self.today = invoice, today
+        kwargs.setdefault(
+            "initial", {"amount": quantize(invoice.balance, invoice.currency), "received_on": today}
+        )
+        kwargs.setdefault("prefix", "pay")
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "amount"
+        ].help_text = (
+            f"In {invoice.currency}. More than the balance is recorded; the rest stays unapplied."
+        )
+
+    def clean_amount(self) -> Decimal:
+        return _amount_in(self.cleaned_data["amount"], self.invoice.currency)
+
+    def clean_received_on(self) -> dt.date:
+        day = self.cleaned_data["received_on"]
+        if day > self.today:
+            raise forms.ValidationError("A payment cannot be received in the future.")
+        return day
+
+    def received_at(self) -> dt.datetime:
+        """Today means now; an earlier day means noon of that day in the organization's time
+        zone, so the date reads the same in every zone the team works from."""
+        day = self.cleaned_data["received_on"]
+        if day == self.today:
+            return timezone.now()
+        zone = ZoneInfo(self.invoice.organization.time_zone)
+        return dt.datetime.combine(day, dt.time(12, 0), tzinfo=zone)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Issued in error, replaced by INV-…"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "void")
+        super().__init__(*args, **kwargs)
+
+
+class WriteOffForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Customer insolvent, small balance"}),
+    )
+    amount = forms.DecimalField(
+        max_digits=19,
+        decimal_places=4,
+        required=False,
+        help_text="Leave empty to write off the whole balance.",
+    )
+
+    def __init__(self, *args, invoice: Invoice, **kwargs):
+        self.invoice = invoice
+        kwargs.setdefault("prefix", "writeoff")
+        super().__init__(*args, **kwargs)
+
+    def clean_amount(self) -> Decimal | None:
+        value = self.cleaned_data["amount"]
+        if value is None:
+            return None
+        return _amount_in(value, self.invoice.currency)

@@ -1,0 +1,327 @@
+"""Invoices, customers and payments: lists, details and the invoice actions.
+
+Every read goes through `ledger.selectors` (scoped to the organization and, for Sales and CSMs,
+to their own accounts); every write through `ledger.services`.
+"""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from plixo.core.access import requires
+from plixo.core.permissions import Cap, role_can
+from plixo.core.templatetags.plixo import money_text
+from plixo.ledger.forms import (
+    CustomerFilterForm,
+    InvoiceFilterForm,
+    PaymentFilterForm,
+    RecordPaymentForm,
+    VoidForm,
+    WriteOffForm,
+)
+from plixo.ledger.models import (
+    INVOICE_TRANSITIONS,
+    OPEN_STATUSES,
+    Invoice,
+    InvoiceStatus,
+    LedgerError,
+)
+from plixo.ledger.selectors import (
+    INVOICE_SORTS,
+    customer_aging,
+    customer_for,
+    customer_list,
+    customer_open_balances,
+    customers_open_balances,
+    invoice_allocations,
+    invoice_for,
+    invoice_list,
+    invoice_status_counts,
+    invoice_timeline,
+    org_today,
+    payment_list,
+)
+from plixo.ledger.services import (
+    AllocationRequest,
+    invoice_void,
+    invoice_write_off,
+    payment_record,
+)
+
+PAGE_SIZE = 50
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# --- invoices --------------------------------------------------------------------------------
+
+
+# Statuses an overdue filter can combine with: it only ever matches open invoices, so a chip
+# for a closed status drops it rather than lead to an empty list.
+_OPEN_CHIP_VALUES = {"", "open", *OPEN_STATUSES}
+
+
+def _status_chips(request, counts: dict[str, int], active: str, overdue: str) -> list[dict]:
+    """Status filter chips with each status's total. A chip is active only when it is the
+    current status filter; "All" also needs no age filter, as an age filter shows open invoices
+    only. "All" clears both; the other chips keep the search, customer and sort."""
+    open_count = sum(counts.get(status, 0) for status in OPEN_STATUSES)
+    chips = [("", "All", sum(counts.values())), ("open", "All open", open_count)]
+    chips += [
+        (status, label, counts.get(status, 0))
+        for status, label in InvoiceStatus.choices
+        if status != InvoiceStatus.OPEN
+    ]
+    result = []
+    for value, label, count in chips:
+        params = request.GET.copy()
+        params.pop("page", None)
+        if value:
+            params["status"] = value
+        else:
+            params.pop("status", None)
+        if not value or value not in _OPEN_CHIP_VALUES:
+            params.pop("overdue", None)
+        result.append(
+            {
+                "value": value,
+                "label": label,
+                "count": count,
+                "active": value == active and bool(value or not overdue),
+                "query": params.urlencode(),
+            }
+        )
+    return result
+
+
+@requires(Cap.LEDGER_VIEW)
+def invoice_list_view(request):
+    membership = request.membership
+    today = org_today(request.organization)
+    form = InvoiceFilterForm(request.GET, membership=membership)
+    sort = request.GET.get("sort", "")
+    if sort not in INVOICE_SORTS:
+        sort = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        invoices = invoice_list(
+            membership=membership,
+            status=data["status"] or None,
+            customer=data["customer"],
+            overdue=data["overdue"] or None,
+            search=data["q"] or None,
+            sort=sort or None,
+            today=today,
+        )
+        active_status, customer = data["status"], data["customer"]
+        overdue = data["overdue"]
+    else:
+        # An invalid filter shows an error and no rows, so no chip may claim to be applied.
+        invoices, active_status, customer, overdue = Invoice.objects.none(), None, None, ""
+    page = _page(request, invoices)
+    context = {
+        "form": form,
+        "page": page,
+        "sort": sort,
+        "today": today,
+        "customer": customer,
+        "chips": _status_chips(
+            request, invoice_status_counts(membership=membership), active_status, overdue
+        ),
+        "filtered": any(request.GET.get(key) for key in ("q", "status", "overdue", "customer")),
+    }
+    return render(request, "ledger/invoice_list.html", context)
+
+
+def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
+    """The invoice page; `bound` holds a submitted action form to show with its errors."""
+    membership = request.membership
+    organization = request.organization
+    invoice.organization = organization
+    today = org_today(organization)
+    allocations = list(invoice_allocations(invoice=invoice))
+    bound = bound or {}
+
+    def can(cap):
+        return role_can(membership.role, cap)
+
+    actions = {}
+    if invoice.is_open and can(Cap.PAYMENTS_RECORD):
+        actions["payment"] = bound.get("payment") or RecordPaymentForm(invoice=invoice, today=today)
+    if (
+        InvoiceStatus.VOID in INVOICE_TRANSITIONS[invoice.status]
+        and not allocations
+        and can(Cap.INVOICES_VOID)
+    ):
+        actions["void"] = bound.get("void") or VoidForm()
+    if invoice.is_open and can(Cap.INVOICES_WRITE_OFF):
+        actions["writeoff"] = bound.get("writeoff") or WriteOffForm(invoice=invoice)
+    # A refused action stays on the page with its error, even when the invoice's state no
+    # longer offers it (another user may have changed the invoice meanwhile).
+    actions.update(bound)
+    context = {
+        "invoice": invoice,
+        "customer": invoice.customer,
+        "today": today,
+        "allocations": allocations,
+        "adjustments": invoice.adjustments.select_related("created_by").order_by("created_at"),
+        "timeline": invoice_timeline(invoice=invoice),
+        "actions": actions,
+        "open_action": next(iter(bound), ""),
+        "paid_so_far": sum((a.amount for a in allocations), Decimal("0")),
+    }
+    return render(request, "ledger/invoice_detail.html", context, status=status)
+
+
+@requires(Cap.LEDGER_VIEW)
+def invoice_detail(request, invoice_id):
+    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
+    return _invoice_page(request, invoice)
+
+
+@requires(Cap.PAYMENTS_RECORD)
+@require_POST
+def invoice_record_payment(request, invoice_id):
+    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
+    invoice.organization = request.organization
+    form = RecordPaymentForm(request.POST, invoice=invoice, today=org_today(request.organization))
+    if form.is_valid():
+        amount = form.cleaned_data["amount"]
+        applied = min(amount, invoice.balance)
+        try:
+            payment = payment_record(
+                organization=request.organization,
+                reference=form.cleaned_data["reference"],
+                amount=amount,
+                currency=invoice.currency,
+                received_at=form.received_at(),
+                method=form.cleaned_data["method"],
+                customer=invoice.customer,
+                allocations=[AllocationRequest(invoice=invoice, amount=applied)]
+                if applied > 0
+                else [],
+                memo=form.cleaned_data["memo"],
+                actor=request.user,
+            )
+        except LedgerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            text = f"Payment {payment.reference} recorded: {money_text(applied, invoice.currency)}"
+            text += f" applied to {invoice.number}."
+            if payment.unapplied_amount:
+                unapplied = money_text(payment.unapplied_amount, invoice.currency)
+                text += f" {unapplied} is unapplied."
+            messages.success(request, text)
+            return redirect("ledger:invoice-detail", invoice_id=invoice.public_id)
+    return _invoice_page(request, invoice, bound={"payment": form})
+
+
+@requires(Cap.INVOICES_VOID)
+@require_POST
+def invoice_void_view(request, invoice_id):
+    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
+    form = VoidForm(request.POST)
+    if form.is_valid():
+        try:
+            invoice_void(invoice=invoice, actor=request.user, reason=form.cleaned_data["reason"])
+        except LedgerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Invoice {invoice.number} is void.")
+            return redirect("ledger:invoice-detail", invoice_id=invoice.public_id)
+    return _invoice_page(request, invoice, bound={"void": form})
+
+
+@requires(Cap.INVOICES_WRITE_OFF)
+@require_POST
+def invoice_write_off_view(request, invoice_id):
+    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
+    form = WriteOffForm(request.POST, invoice=invoice)
+    if form.is_valid():
+        try:
+            updated = invoice_write_off(
+                invoice=invoice,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                amount=form.cleaned_data["amount"],
+            )
+        except LedgerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            written = invoice.balance - updated.balance
+            messages.success(
+                request,
+                f"{money_text(written, invoice.currency)} of {invoice.number} written off.",
+            )
+            return redirect("ledger:invoice-detail", invoice_id=invoice.public_id)
+    return _invoice_page(request, invoice, bound={"writeoff": form})
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+@requires(Cap.LEDGER_VIEW)
+def customer_list_view(request):
+    form = CustomerFilterForm(request.GET)
+    search = form.cleaned_data["q"] if form.is_valid() else ""
+    page = _page(request, customer_list(membership=request.membership, search=search or None))
+    shown = list(page)
+    balances = customers_open_balances(customers=shown)
+    for customer in shown:
+        # The customer's own currency first: it is the one most of its invoices use.
+        customer.balances = sorted(
+            balances.get(customer.pk, []),
+            key=lambda row, own=customer.currency: (row["currency"] != own, row["currency"]),
+        )
+    return render(
+        request,
+        "ledger/customer_list.html",
+        {"form": form, "page": page, "search": search},
+    )
+
+
+RECENT_INVOICES = 20
+RECENT_PAYMENTS = 10
+
+
+@requires(Cap.LEDGER_VIEW)
+def customer_detail(request, customer_id):
+    customer = customer_for(membership=request.membership, public_id=customer_id)
+    customer.organization = request.organization
+    today = org_today(request.organization)
+    open_invoices = customer.invoices.filter(status__in=OPEN_STATUSES).order_by("due_date")
+    context = {
+        "customer": customer,
+        "today": today,
+        "contacts": customer.contacts.all(),
+        "aging": customer_aging(customer=customer, today=today),
+        "balances": customer_open_balances(customer=customer),
+        "open_invoices": open_invoices[:RECENT_INVOICES],
+        "open_invoice_count": open_invoices.count(),
+        "payments": customer.payments.order_by("-received_at", "-id")[:RECENT_PAYMENTS],
+    }
+    return render(request, "ledger/customer_detail.html", context)
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+@requires(Cap.LEDGER_VIEW)
+def payment_list_view(request):
+    form = PaymentFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {"q": "", "unapplied": False}
+    payments = payment_list(
+        membership=request.membership,
+        search=data["q"] or None,
+        unapplied_only=data["unapplied"],
+    )
+    return render(
+        request,
+        "ledger/payment_list.html",
+        {"form": form, "page": _page(request, payments), "filtered": bool(data["q"])},
+    )

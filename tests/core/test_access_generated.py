@@ -1,0 +1,446 @@
+"""R7 and R6 for the web, generated from the URL conf and the permission table.
+
+Nothing here names a view. The module walks `django.urls.get_resolver()`, reads the access each
+view declares (`plixo_access`, left by `@public`, `@member_required` or `@requires(Cap.X)`), and
+for every route × every role asks the live view what it answers:
+
+- R7: a role without the capability gets 403; a role with it gets neither 403, 404 nor 500;
+  `@member_required` lets every role in; `@public` lets anonymous visitors in; anonymous visitors
+  are sent to the login page everywhere else. Sales and CSMs see customers they own and get 404
+  for the others. A route whose view declares no access fails.
+- R6: every route that carries an object id answers 404, for every role that could reach it,
+  when the id belongs to another organization — by GET and by POST.
+
+The JSON API has its own generated tests (`tests/api/`); the Django admin and Django's internals
+are left out. A new URL kwarg must be registered in `OBJECT_KWARGS` or `INSTANCE_KWARGS` below.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls.converters import IntConverter
+from django.urls.resolvers import RoutePattern
+from django.utils import timezone
+
+from plixo.core.models import Role
+from plixo.core.permissions import ROLE_CAPABILITIES, Cap, role_can, sees_only_own_accounts
+from plixo.ledger import services as ledger
+
+ANONYMOUS = "anonymous"
+ROLES = list(Role.values)
+
+# Mounted elsewhere or not ours: the API (its own generated tests), the support admin (Django's
+# own permission system) and static/media files.
+SKIPPED_PREFIXES = ("admin/", "api/v1/", "static/", "media/")
+INTERNAL_VIEW_MODULES = (
+    "django.views.static",
+    "django.contrib.staticfiles.views",
+    "django.views.i18n",
+    "django.views.debug",
+)
+
+# URL kwarg -> kind of organization-owned object whose public id fills it.
+OBJECT_KWARGS = {
+    "customer_id": "customer",
+    "contact_id": "contact",
+    "invoice_id": "invoice",
+    "payment_id": "payment",
+    "membership_id": "membership",
+}
+# Objects that belong to a customer, so Sales and CSMs see them only on accounts they own.
+CUSTOMER_SCOPED = frozenset({"customer", "contact", "invoice", "payment"})
+
+
+def _registered_job_name() -> str:
+    """A job from the registry, with its row in the Job table as the scheduler would make it."""
+    from plixo.ops.jobs import JOBS
+    from plixo.ops.services import jobs_sync
+
+    jobs_sync()
+    return sorted(JOBS)[0]
+
+
+# URL kwarg -> value shared by every organization (jobs are instance-wide).
+INSTANCE_KWARGS: dict[str, Callable[[], str]] = {"job_name": _registered_job_name}
+
+
+# --- the routes ------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str  # the full pattern, e.g. "invoices/<uuid:invoice_id>/"
+    name: str | None  # "namespace:name" when named
+    callback: Callable
+    converters: dict
+    is_route_pattern: bool
+
+    @property
+    def label(self) -> str:
+        return self.name or self.route or "/"
+
+    @property
+    def kwargs(self) -> tuple[str, ...]:
+        if self.is_route_pattern:
+            return tuple(m["name"] for m in _PLACEHOLDER.finditer(self.route))
+        return tuple(re.compile(self.route).groupindex)
+
+    @property
+    def access(self):
+        return getattr(self.callback, "plixo_access", None)
+
+    @property
+    def object_kwargs(self) -> tuple[str, ...]:
+        return tuple(k for k in self.kwargs if k in OBJECT_KWARGS)
+
+    def allows(self, role: str) -> bool:
+        """What the permission table says this role may do here."""
+        if self.access == "public" or self.access == "member":
+            return True
+        if isinstance(self.access, Cap):
+            return role_can(role, self.access)
+        return False
+
+    def url(self, values: dict[str, str]) -> str:
+        if self.is_route_pattern:
+
+            def fill(match: re.Match) -> str:
+                converter = self.converters.get(match["name"])
+                value = values[match["name"]]
+                return converter.to_url(value) if converter else str(value)
+
+            return "/" + _PLACEHOLDER.sub(fill, self.route)
+        if not self.name:
+            pytest.fail(f"Route {self.route!r} is a regex without a name: give it one.")
+        return reverse(self.name, kwargs=values)
+
+
+def _pattern_text(pattern) -> str:
+    text = str(pattern)
+    if not isinstance(pattern, RoutePattern):
+        text = text.removeprefix("^").removesuffix("$").removesuffix(r"\Z")
+    return text
+
+
+def _walk(patterns, prefix="", namespace=None, converters=None, regex=False) -> Iterator[Route]:
+    converters = converters or {}
+    for entry in patterns:
+        text = prefix + _pattern_text(entry.pattern)
+        entry_converters = {**converters, **getattr(entry.pattern, "converters", {})}
+        entry_regex = regex or not isinstance(entry.pattern, RoutePattern)
+        if isinstance(entry, URLResolver):
+            ns = namespace
+            if entry.namespace:
+                ns = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from _walk(entry.url_patterns, text, ns, entry_converters, entry_regex)
+        elif isinstance(entry, URLPattern):
+            name = entry.name and (f"{namespace}:{entry.name}" if namespace else entry.name)
+            yield Route(text, name, entry.callback, entry_converters, not entry_regex)
+
+
+def _is_ours(route: Route) -> bool:
+    if route.route.startswith(SKIPPED_PREFIXES):
+        return False
+    return not getattr(route.callback, "__module__", "").startswith(INTERNAL_VIEW_MODULES)
+
+
+ALL_ROUTES = list(_walk(get_resolver().url_patterns))
+ROUTES = [route for route in ALL_ROUTES if _is_ours(route)]
+
+
+def _role_cases():
+    for route in ROUTES:
+        for role in [*ROLES, ANONYMOUS]:
+            yield pytest.param(route, role, id=f"{route.label}-{role}")
+
+
+def _foreign_cases():
+    for route in ROUTES:
+        for kwarg in route.object_kwargs:
+            for role in ROLES:
+                if route.allows(role):
+                    yield pytest.param(route, kwarg, role, id=f"{route.label}-{kwarg}-{role}")
+
+
+# --- the objects behind the ids --------------------------------------------------------------
+
+
+def _objects(*, organization, owner, membership, tag: str) -> dict[str, str]:
+    """One of each object kind in `organization`, its customer owned by `owner`; public ids."""
+    customer = ledger.customer_create(
+        organization=organization,
+        external_id=f"ACC-{tag}",
+        name=f"Access Test {tag} Ltd",
+        owner=owner,
+        currency="USD",
+    )
+    contact = ledger.contact_create(customer=customer, email=f"ap-{tag}@payer.example")
+    today = timezone.now().date()
+    invoice = ledger.invoice_create(
+        organization=organization,
+        customer=customer,
+        number=f"INV-{tag}",
+        issue_date=today - dt.timedelta(days=45),
+        due_date=today - dt.timedelta(days=15),
+        currency="USD",
+        amount=Decimal("1200.00"),
+    )
+    payment = ledger.payment_record(
+        organization=organization,
+        reference=f"PAY-{tag}",
+        amount=Decimal("200.00"),
+        currency="USD",
+        allocations=[ledger.AllocationRequest(invoice=invoice, amount=Decimal("200.00"))],
+    )
+    return {
+        "customer": str(customer.public_id),
+        "contact": str(contact.public_id),
+        "invoice": str(invoice.public_id),
+        "payment": str(payment.public_id),
+        "membership": str(membership.public_id),
+    }
+
+
+def _kwarg_values(route: Route, objects: dict[str, str]) -> dict[str, str]:
+    values = {}
+    for kwarg in route.kwargs:
+        if kwarg in OBJECT_KWARGS:
+            values[kwarg] = objects[OBJECT_KWARGS[kwarg]]
+        elif kwarg in INSTANCE_KWARGS:
+            values[kwarg] = INSTANCE_KWARGS[kwarg]()
+        else:
+            pytest.fail(
+                f"Route {route.label} takes a URL kwarg {kwarg!r} that the generated access "
+                "tests do not know: register it in OBJECT_KWARGS or INSTANCE_KWARGS in "
+                "tests/core/test_access_generated.py."
+            )
+    return values
+
+
+def _owner_for(personas, role: str):
+    """Sales and CSMs must own the account to see it; anyone else reads every account."""
+    if role in ROLES and sees_only_own_accounts(role):
+        return personas.members[role].user
+    return personas.members[Role.SALES].user
+
+
+def _url_for(route: Route, objects: dict[str, str]) -> str:
+    url = route.url(_kwarg_values(route, objects))
+    match = resolve(urlsplit(url).path)
+    assert match.func is route.callback, (
+        f"{url} resolves to {match.view_name}, not to {route.label}: the generated test would "
+        "check the wrong view. Make the routes unambiguous."
+    )
+    return url
+
+
+def _ask(client, url: str, method: str):
+    return client.get(url) if method == "GET" else client.post(url, {})
+
+
+def _reach(client, url: str):
+    """GET, and POST with empty data when the view takes only POST."""
+    response = client.get(url)
+    if response.status_code == 405:
+        response = client.post(url, {})
+    return response
+
+
+def _is_login_redirect(response) -> bool:
+    if response.status_code != 302:
+        return False
+    return urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
+
+
+# --- R7 ----------------------------------------------------------------------------------------
+
+
+def test_the_walk_finds_the_web_routes():
+    names = {route.name for route in ROUTES}
+    assert "login" in names, f"The URL walk found no login route; found: {sorted(map(str, names))}"
+    assert ROUTES, "The URL walk found no routes at all."
+
+
+def test_every_url_kwarg_is_registered():
+    unknown = {
+        f"{route.label}: {kwarg}"
+        for route in ROUTES
+        for kwarg in route.kwargs
+        if kwarg not in OBJECT_KWARGS and kwarg not in INSTANCE_KWARGS
+    }
+    assert not unknown, (
+        "URL kwargs without a test object; register them in OBJECT_KWARGS or INSTANCE_KWARGS in "
+        f"tests/core/test_access_generated.py: {sorted(unknown)}"
+    )
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.label for route in ROUTES])
+def test_route_declares_its_access(route):
+    assert route.access is not None, (
+        f"The view behind {route.label} ({route.route!r}) declares no access: put "
+        "@requires(Cap.X), @member_required or @public (from plixo.core.access) outermost on it."
+    )
+    assert route.access in ("public", "member") or isinstance(route.access, Cap)
+    if isinstance(route.access, Cap):
+        assert route.callback.required_capability == route.access
+
+
+@pytest.mark.parametrize(("route", "role"), list(_role_cases()))
+def test_route_answers_as_the_permission_table_says(personas, route, role):
+    if route.access is None:
+        pytest.fail(f"{route.label} declares no access (see test_route_declares_its_access).")
+    objects = _objects(
+        organization=personas.org,
+        owner=_owner_for(personas, role),
+        membership=personas.operator,
+        tag="OWN",
+    )
+    url = _url_for(route, objects)
+
+    if role == ANONYMOUS:
+        client = Client()
+        if route.access == "public":
+            response = _reach(client, url)
+            assert response.status_code not in (403, 404, 405, 500), (
+                f"anonymous {response.request['REQUEST_METHOD']} {url} -> "
+                f"{response.status_code}, but the view is public"
+            )
+        else:
+            for method in ("GET", "POST"):
+                response = _ask(client, url, method)
+                assert _is_login_redirect(response), (
+                    f"anonymous {method} {url} -> {response.status_code}, expected a redirect "
+                    "to the login page"
+                )
+        return
+
+    client = personas.client_for(role)
+    if not route.allows(role):
+        # The access decorator is outermost, so the answer is 403 whatever the method.
+        for method in ("GET", "POST"):
+            response = _ask(client, url, method)
+            assert response.status_code == 403, (
+                f"{role} {method} {url} -> {response.status_code}; the table says {role} lacks "
+                f"{route.access}, so 403"
+            )
+        return
+
+    response = _reach(client, url)
+    assert response.status_code not in (403, 404, 405, 500), (
+        f"{role} {response.request['REQUEST_METHOD']} {url} -> {response.status_code}; the "
+        f"table lets {role} through ({route.access})"
+    )
+
+    scoped = [k for k in route.object_kwargs if OBJECT_KWARGS[k] in CUSTOMER_SCOPED]
+    if scoped and sees_only_own_accounts(role):
+        # The same objects on an account someone else owns: not found, by any method.
+        someone_else = next(
+            m.user for r, m in personas.members.items() if r != role and sees_only_own_accounts(r)
+        )
+        others = _objects(
+            organization=personas.org,
+            owner=someone_else,
+            membership=personas.operator,
+            tag="OTHER",
+        )
+        _assert_not_found(client, route, role, own=objects, foreign=others, kwargs=scoped)
+
+
+# --- R6 ----------------------------------------------------------------------------------------
+
+
+def _assert_not_found(client, route, role, *, own, foreign, kwargs):
+    """Each of `kwargs` swapped alone to the `foreign` object answers 404 for every method the
+    view takes (a method it does not take stays 405, which reveals nothing)."""
+    for kwarg in kwargs:
+        mixed = dict(own)
+        mixed[OBJECT_KWARGS[kwarg]] = foreign[OBJECT_KWARGS[kwarg]]
+        url = route.url(_kwarg_values(route, mixed))
+        found_404 = False
+        for method in ("GET", "POST"):
+            answer = _ask(client, url, method).status_code
+            if answer == 405 and _ask(client, _url_for(route, own), method).status_code == 405:
+                continue
+            assert answer == 404, (
+                f"{role} {method} {url} with {kwarg} of an object it may not see -> {answer}, "
+                "expected 404"
+            )
+            found_404 = True
+        assert found_404, f"{route.label} answered 405 to both GET and POST"
+
+
+@pytest.mark.parametrize(("route", "kwarg", "role"), list(_foreign_cases()))
+def test_another_organizations_ids_answer_404(personas, route, kwarg, role):
+    owner = _owner_for(personas, role)
+    own = _objects(organization=personas.org, owner=owner, membership=personas.operator, tag="ACME")
+    # Owned by the same user, so only the organization scope can hide it.
+    foreign = _objects(
+        organization=personas.other_org, owner=owner, membership=personas.outsider, tag="GLOBEX"
+    )
+    client = personas.client_for(role)
+    _assert_not_found(client, route, role, own=own, foreign=foreign, kwargs=[kwarg])
+
+
+# --- ids in URLs ---------------------------------------------------------------------------
+
+
+def test_no_route_uses_a_sequential_id():
+    offenders = []
+    for route in ALL_ROUTES:
+        for name, converter in route.converters.items():
+            if isinstance(converter, IntConverter):
+                offenders.append(f"{route.label}: <int:{name}>")
+        if not route.is_route_pattern:
+            offenders.extend(
+                f"{route.label}: {group}"
+                for group in re.findall(r"\(\?P<(\w+)>\\d\+\)", route.route)
+            )
+    assert not offenders, f"Routes with sequential ids (use the uuid converter): {offenders}"
+
+
+def test_every_role_in_the_table_is_a_real_role():
+    assert set(ROLE_CAPABILITIES) == set(ROLES)
+
+
+# --- the permission table in the docs ---------------------------------------------------------
+
+ROLES_DOC = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
+TABLE_START, TABLE_END = "<!-- permission-table:start -->", "<!-- permission-table:end -->"
+
+
+def render_permission_table() -> str:
+    """`docs/roles.md`'s table, rendered from `ROLE_CAPABILITIES`."""
+    header = "| capability | " + " | ".join(Role(role).label for role in ROLES) + " |"
+    rule = "|---|" + "|".join(":-:" for _ in ROLES) + "|"
+    rows = [
+        f"| `{cap.value}` | "
+        + " | ".join("✓" if role_can(role, cap) else "—" for role in ROLES)
+        + " |"
+        for cap in Cap
+    ]
+    own = ", ".join(Role(role).label for role in ROLES if sees_only_own_accounts(role))
+    note = f"Own accounts only (customers they are the owner of): {own}."
+    return "\n".join([header, rule, *rows, "", note])
+
+
+def test_the_roles_doc_shows_the_permission_table():
+    text = ROLES_DOC.read_text(encoding="utf-8")
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    assert text[start:end].strip() == render_permission_table(), (
+        "docs/roles.md no longer matches plixo/core/permissions.py; replace the table between "
+        f"the markers with:\n\n{render_permission_table()}\n"
+    )
+    undocumented = [cap.value for cap in Cap if f"`{cap.value}`" not in text[end:]]
+    assert not undocumented, f"docs/roles.md does not explain: {undocumented}"
