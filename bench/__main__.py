@@ -1,0 +1,32 @@
+"""`make bench` / `python -m bench [NAME ...] [--full]`: run Plixo's benchmarks.
+
+Each benchmark prints a Markdown table (absolute figures and the ratio to a baseline measured in
+the same run) to paste into docs/performance.md. `--full` runs the large sizes (1,000,000 rows);
+the default is a quicker run at 100,000.
+"""
+
+import argparse
+import sys
+
+from bench import seed
+
+BENCHMARKS = {"seed": seed.main}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], default=[])
+    parser.add_argument("--full", action="store_true", help="large sizes (minutes)")
+    parser.add_argument(
+        "--postgres",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="maintenance URL of a PostgreSQL server to benchmark on ('' to skip)",
+    )
+    args = parser.parse_args(argv)
+    for name in args.names or list(BENCHMARKS):
+        BENCHMARKS[name](full=args.full, postgres=args.postgres)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
