@@ -10,6 +10,9 @@ urlpatterns = [
     path("", include("plixo.core.urls")),
     path("", include("plixo.ledger.urls")),
     path("ops/", include("plixo.ops.urls")),
+    path("imports/", include("plixo.imports.urls")),
+    path("", include("plixo.portal.urls")),
+    path("", include("plixo.payments.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -50,6 +50,11 @@ INSTALLED_APPS = [
     "plixo.ledger",
     "plixo.ops",
     "plixo.api",
+    "plixo.imports",
+    "plixo.portal",
+    "plixo.payments",
+    "plixo.commitments",
+    "plixo.disputes",
 ]
 
 MIDDLEWARE = [
