@@ -1,0 +1,49 @@
+"""What every loader shares: rows waiting to load, outcomes, the base class."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from plixo.imports.models import ImportBatch
+from plixo.imports.pipeline.validate import RowError
+
+
+@dataclass
+class Pending:
+    line: int
+    cells: list[str]
+    row: dict
+
+
+@dataclass
+class Outcome:
+    rejects: list[tuple[Pending, RowError]] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+
+    @property
+    def rejected_lines(self) -> set[int]:
+        return {pending.line for pending, _ in self.rejects}
+
+
+class Loader:
+    def __init__(self, batch: ImportBatch):
+        self.batch = batch
+        self.organization = batch.organization
+        self.org_id = batch.organization_id
+        self.actor = batch.created_by
+        self.actor_label = f"Import {batch.original_name}"[:200]
+        self.zone = ZoneInfo(self.organization.time_zone)
+
+    def at_noon(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(12), tzinfo=self.zone)
+
+    def load(self, rows: list[Pending], *, write: bool) -> Outcome:
+        raise NotImplementedError
+
+    def finish(self, *, write: bool, clean: bool) -> None:
+        """Called once after the last chunk, inside the last transaction."""
+
+
+def conflict(column: str, message: str) -> RowError:
+    return RowError(column, "conflict", message)

@@ -1,0 +1,273 @@
+"""Every write of an import: store the upload, start it, run the pipeline, record the outcome.
+
+A run that stops part-way (an error, or the worker being killed) leaves the batch `failed`
+(a killed worker: once `imports_fail_stalled` notices it) with the chunks loaded before the
+failure committed and the failing chunk rolled back: never half an invoice. Uploading the same
+file again finishes the job, because rows already loaded are recognised and left alone.
+"""
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import structlog
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from plixo.core.models import Organization, User
+from plixo.imports.models import DateFormat, ImportBatch, ImportedKey, ImportKind, ImportStatus
+from plixo.imports.pipeline import decode
+from plixo.imports.pipeline.run import FileRejected, Pass, Stats, body_records, open_file
+
+log = structlog.get_logger("plixo.imports")
+
+MAX_UPLOAD_BYTES = 2 * 1024**3
+# A running import reports progress at least every chunk; this long without news means the
+# process running it is gone.
+STALL_AFTER = dt.timedelta(minutes=30)
+
+
+class ImportsError(ValueError):
+    """An import request that cannot be honoured; the message is meant for the user."""
+
+
+def import_batch_create(
+    *,
+    organization: Organization,
+    kind: str,
+    upload,
+    actor: User | None,
+    all_or_nothing: bool = False,
+    date_format: str = DateFormat.ISO,
+) -> ImportBatch:
+    """Keep the uploaded file with a batch waiting to run (status validating)."""
+    if kind not in ImportKind.values:
+        raise ImportsError(f"Unknown import kind {kind!r}; use one of {', '.join(ImportKind)}.")
+    if date_format not in DateFormat.values:
+        raise ImportsError(f"Unknown date format {date_format!r}.")
+    size = getattr(upload, "size", None) or 0
+    if size > MAX_UPLOAD_BYTES:
+        raise ImportsError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024**3} GB.")
+    name = Path(getattr(upload, "name", "") or "upload.csv").name[:255] or "upload.csv"
+    batch = ImportBatch(
+        organization=organization,
+        kind=kind,
+        original_name=name,
+        size=size,
+        created_by=actor,
+        all_or_nothing=all_or_nothing,
+        date_format=date_format,
+    )
+    batch.file.save("upload.csv", upload if isinstance(upload, File) else File(upload), save=False)
+    batch.size = batch.file.size
+    batch.save()
+    return batch
+
+
+def import_batch_start(*, batch: ImportBatch) -> ImportBatch:
+    """Hand a confirmed batch to the worker. A batch starts once; a second call is refused."""
+    claimed = ImportBatch.objects.filter(
+        pk=batch.pk, started_at__isnull=True, status=ImportStatus.VALIDATING
+    ).update(started_at=timezone.now())
+    if claimed != 1:
+        raise ImportsError("This import has already been started.")
+    from plixo.imports.tasks import import_batch_task
+
+    # The database task queue writes in the same transaction, so the worker sees the task
+    # only once the batch is committed.
+    import_batch_task.enqueue(str(batch.public_id))
+    batch.refresh_from_db()
+    return batch
+
+
+def _summary(batch: ImportBatch, stats: Stats, reject_log: str | None) -> dict:
+    return {
+        "batch_id": str(batch.public_id),
+        "rows": stats.rows,
+        "accepted": stats.accepted,
+        "rejected": stats.rejected,
+        "created": stats.created,
+        "updated": stats.updated,
+        "errors_by_code": dict(sorted(stats.errors.items())),
+        "reject_log": reject_log,
+    }
+
+
+def _save_reject_log(batch: ImportBatch, run: Pass) -> str | None:
+    handle = run.log.close()
+    if handle is None:
+        return None
+    with handle:
+        data = handle.read().encode("utf-8-sig")
+    batch.reject_log.save(
+        f"imports/{batch.organization_id}/{batch.public_id}/reject-log.csv",
+        ContentFile(data),
+        save=False,
+    )
+    return batch.reject_log.name
+
+
+def _progress(batch: ImportBatch):
+    def report(rows_done: int) -> None:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            rows_done=rows_done,
+            rows_total=max(batch.rows_total, rows_done + 1),
+            heartbeat_at=timezone.now(),
+        )
+
+    return report
+
+
+def _finish(batch: ImportBatch, *, status: str, stats: Stats, run: Pass | None, error: str = ""):
+    reject_log = _save_reject_log(batch, run) if run is not None else None
+    batch.status = status
+    batch.summary = _summary(batch, stats, reject_log)
+    batch.rows_done = batch.rows_total = stats.rows
+    batch.error = error
+    batch.finished_at = timezone.now()
+    batch.save()
+    log.info("imports.finished", batch=str(batch.public_id), status=status, **batch.summary)
+    return batch
+
+
+def import_batch_run(*, batch: ImportBatch) -> ImportBatch:
+    """The whole pipeline for one batch; sets its status, summary and reject log."""
+    if batch.is_finished:
+        raise ImportsError("This import has already run.")
+    if batch.started_at is None:
+        batch.started_at = timezone.now()
+        batch.save(update_fields=["started_at"])
+    passes: list[Pass] = []
+    try:
+        with batch.file.open("rb") as stream:
+            return _run(batch, stream, passes)
+    except Exception as exc:
+        log.exception("imports.failed", batch=str(batch.public_id))
+        batch.refresh_from_db()
+        # All or nothing rolls back everything; otherwise the committed chunks stay.
+        keep = passes and not batch.all_or_nothing
+        stats = passes[-1].committed if keep else Stats()
+        return _finish(
+            batch,
+            status=ImportStatus.FAILED,
+            stats=stats,
+            run=None,
+            error=(
+                f"The import stopped after {stats.rows:,} rows ({type(exc).__name__}). "
+                + (
+                    "Rows loaded before that stay loaded; no row was half-written. "
+                    if keep
+                    else "Nothing was loaded. "
+                )
+                + "Upload the same file again to finish: rows already loaded are recognised "
+                "and left as they are."
+            ),
+        )
+    finally:
+        ImportedKey.objects.filter(batch=batch).delete()
+
+
+def _run(batch: ImportBatch, stream, passes: list[Pass]) -> ImportBatch:
+    try:
+        opened = open_file(stream, batch.kind)
+    except FileRejected as rejected:
+        stats = Stats()
+        stats.errors[rejected.code] += 1
+        return _finish(
+            batch, status=ImportStatus.REJECTED, stats=stats, run=None, error=rejected.message
+        )
+    estimate = math.ceil(batch.size / decode.average_line_bytes(stream))
+    batch.rows_total = max(estimate - opened.header_index - 1, 1)
+    batch.save(update_fields=["rows_total"])
+    progress = _progress(batch)
+
+    if not batch.all_or_nothing:
+        run = Pass(batch, opened, write=True, dedupe=True)
+        passes.append(run)
+        stats = run.run(body_records(stream, opened), progress)
+        return _finish(batch, status=ImportStatus.LOADED, stats=stats, run=run)
+
+    check = Pass(batch, opened, write=False, dedupe=True)
+    stats = check.run(body_records(stream, opened), progress)
+    if stats.rejected or not stats.rows:
+        stats.created = stats.updated = 0
+        return _finish(
+            batch,
+            status=ImportStatus.REJECTED,
+            stats=stats,
+            run=check,
+            error=_nothing_loaded(stats),
+        )
+    with transaction.atomic():
+        load = Pass(batch, opened, write=True, dedupe=False)
+        passes.append(load)
+        loaded = load.run(body_records(stream, opened))
+        if loaded.rejected:
+            # Rows that only clash with rows before them in this same file (two payments
+            # for more than an invoice's balance): still all or nothing.
+            transaction.set_rollback(True)
+    if loaded.rejected:
+        loaded.created = loaded.updated = 0
+        return _finish(
+            batch,
+            status=ImportStatus.REJECTED,
+            stats=loaded,
+            run=load,
+            error=_nothing_loaded(loaded),
+        )
+    return _finish(batch, status=ImportStatus.LOADED, stats=loaded, run=load)
+
+
+def _nothing_loaded(stats: Stats) -> str:
+    if not stats.rows:
+        return "The file has a header but no rows; nothing was loaded."
+    return (
+        f"All or nothing: {stats.rejected:,} of {stats.rows:,} rows were rejected, so nothing "
+        "was loaded. Fix the rows in the reject log and upload the whole file again."
+    )
+
+
+def import_file(
+    *,
+    organization: Organization,
+    kind: str,
+    path,
+    actor: User | None = None,
+    all_or_nothing: bool = False,
+    date_format: str = DateFormat.ISO,
+) -> ImportBatch:
+    """Create and run a batch from a file on disk, in this process (CLI, benchmarks)."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        batch = import_batch_create(
+            organization=organization,
+            kind=kind,
+            upload=File(handle, name=path.name),
+            actor=actor,
+            all_or_nothing=all_or_nothing,
+            date_format=date_format,
+        )
+    return import_batch_run(batch=batch)
+
+
+def imports_fail_stalled(*, now: dt.datetime | None = None) -> int:
+    """Mark imports whose process went away (no progress for `STALL_AFTER`) as failed."""
+    now = now or timezone.now()
+    return (
+        ImportBatch.objects.filter(
+            status=ImportStatus.VALIDATING,
+            started_at__isnull=False,
+            started_at__lt=now - STALL_AFTER,
+        )
+        .exclude(heartbeat_at__gte=now - STALL_AFTER)
+        .update(
+            status=ImportStatus.FAILED,
+            finished_at=now,
+            error=(
+                "The import stopped: the process running it went away. Rows loaded before that "
+                "stay loaded; no row was half-written. Upload the same file again to finish."
+            ),
+        )
+    )
