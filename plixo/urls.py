@@ -13,6 +13,7 @@ urlpatterns = [
     path("imports/", include("plixo.imports.urls")),
     path("", include("plixo.portal.urls")),
     path("", include("plixo.payments.urls")),
+    path("", include("plixo.disputes.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from plixo.core.models import Membership, Organization, Role
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -30,6 +30,13 @@ class Personas:
     @property
     def operator(self) -> Membership:
         return self.members[Role.AR_OPERATOR]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_media_root(tmp_path_factory):
+    """Uploaded files (dispute evidence) go to a throw-away folder, never the data dir."""
+    with override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("private-media"))):
+        yield
 
 
 @pytest.fixture

@@ -155,3 +155,83 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     prefix = factory.Sequence(lambda n: f"plx{n:05d}")
     key_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+# --- commitments and disputes ------------------------------------------------------------------
+# Direct rows for reads and pages; the services (`commitments.services`, `disputes.services`) are
+# what tests of the rules call.
+
+import hashlib  # noqa: E402
+
+from plixo.commitments.models import PaymentPlan, PlanInstallment, Promise  # noqa: E402
+from plixo.disputes.models import Dispute, DisputeAttachment  # noqa: E402
+
+MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+MINIMAL_PDF_SHA256 = hashlib.sha256(MINIMAL_PDF).hexdigest()
+
+
+class PromiseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Promise
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    organization = factory.SelfAttribute("invoice.organization")
+    amount = Decimal("250.00")
+    currency = factory.SelfAttribute("invoice.currency")
+    promised_on = factory.LazyFunction(lambda: timezone.now().date() + dt.timedelta(days=7))
+    source = "staff"
+    actor_label = "system"
+
+
+class PaymentPlanFactory(factory.django.DjangoModelFactory):
+    """A plan with no installments; add them with `PlanInstallmentFactory`."""
+
+    class Meta:
+        model = PaymentPlan
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    organization = factory.SelfAttribute("invoice.organization")
+    total = Decimal("600.00")
+    currency = factory.SelfAttribute("invoice.currency")
+    reason = "Cash flow is tight this quarter"
+    source = "staff"
+    actor_label = "system"
+
+
+class PlanInstallmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanInstallment
+
+    plan = factory.SubFactory(PaymentPlanFactory)
+    sequence = factory.Sequence(lambda n: n + 1)
+    due_on = factory.LazyAttribute(
+        lambda o: timezone.now().date() + dt.timedelta(days=30 * o.sequence)
+    )
+    amount = Decimal("200.00")
+
+
+class DisputeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dispute
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    organization = factory.SelfAttribute("invoice.organization")
+    reason_code = "pricing"
+    amount = Decimal("100.00")
+    currency = factory.SelfAttribute("invoice.currency")
+    description = "Unit price differs from the contract."
+    source = "staff"
+    actor_label = "system"
+
+
+class DisputeAttachmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DisputeAttachment
+
+    dispute = factory.SubFactory(DisputeFactory)
+    organization = factory.SelfAttribute("dispute.organization")
+    file = factory.django.FileField(filename="evidence.pdf", data=MINIMAL_PDF)
+    original_name = "evidence.pdf"
+    content_type = "application/pdf"
+    size = len(MINIMAL_PDF)
+    sha256 = MINIMAL_PDF_SHA256

@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 
 from plixo.api.auth import ApiKeyAuth
 from plixo.api.errors import error_response, install_exception_handlers
-from plixo.api.routers import contacts, customers, invoices, payments
+from plixo.api.routers import contacts, customers, imports, invoices, payments, portal
 from plixo.core.access import public
 
 DESCRIPTION = """
@@ -49,7 +49,9 @@ install_exception_handlers(api)
 api.add_router("/customers", customers.router)
 api.add_router("/contacts", contacts.router)
 api.add_router("/invoices", invoices.router)
+api.add_router("/invoices", portal.router)
 api.add_router("/payments", payments.router)
+api.add_router("/imports", imports.router)
 
 
 @public

@@ -61,3 +61,21 @@ def requires(capability: Cap):
         return _mark(wrapper, capability)
 
     return decorator
+
+
+def portal_session_required(view):
+    """Payer pages: the request must carry a live portal session, opened from a payer link
+    (`request.session["portal_session"]`). The view gets it as `request.portal_session` and
+    reads only that session's invoice. Without one the answer is the "open your link" page
+    (403), which shows no invoice data. Staff sign-in plays no part here."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        from plixo.portal.gate import portal_session_gate
+
+        denied = portal_session_gate(request)
+        if denied is not None:
+            return denied
+        return view(request, *args, **kwargs)
+
+    return _mark(wrapper, "portal")

@@ -21,6 +21,8 @@ class Cap(StrEnum):
     OPS_MANAGE = "ops.manage"  # pause/resume/run jobs, maintenance toggle
     TEAM_VIEW = "team.view"  # members, roles and the access audit trail
     TEAM_MANAGE = "team.manage"  # change roles and approval limits
+    IMPORTS_RUN = "imports.run"  # upload CSV imports, see their summaries and reject logs
+    PORTAL_LINKS = "portal.links"  # issue a payer's portal link (revokes the earlier ones)
 
 
 _EVERYTHING = frozenset(Cap)
@@ -37,11 +39,22 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.OPS_VIEW,
             Cap.OPS_MANAGE,
             Cap.TEAM_VIEW,
+            Cap.PORTAL_LINKS,
+            Cap.IMPORTS_RUN,
         }
     ),
-    Role.AR_OPERATOR: frozenset({Cap.LEDGER_VIEW, Cap.LEDGER_EDIT, Cap.PAYMENTS_RECORD}),
+    Role.AR_OPERATOR: frozenset(
+        {Cap.LEDGER_VIEW, Cap.LEDGER_EDIT, Cap.PAYMENTS_RECORD, Cap.PORTAL_LINKS, Cap.IMPORTS_RUN}
+    ),
     Role.BILLING_ADMIN: frozenset(
-        {Cap.LEDGER_VIEW, Cap.LEDGER_EDIT, Cap.INVOICES_VOID, Cap.OPS_VIEW}
+        {
+            Cap.LEDGER_VIEW,
+            Cap.LEDGER_EDIT,
+            Cap.INVOICES_VOID,
+            Cap.OPS_VIEW,
+            Cap.PORTAL_LINKS,
+            Cap.IMPORTS_RUN,
+        }
     ),
     Role.SALES: frozenset({Cap.LEDGER_VIEW}),
     Role.CSM: frozenset({Cap.LEDGER_VIEW}),

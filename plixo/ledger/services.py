@@ -569,3 +569,58 @@ def invoice_balance_from_rows(invoice: Invoice) -> Decimal:
     allocated = invoice.allocations.aggregate(total=Sum("amount"))["total"] or Decimal("0")
     adjusted = invoice.adjustments.aggregate(total=Sum("amount"))["total"] or Decimal("0")
     return quantize(invoice.amount - allocated - adjusted, invoice.currency)
+
+
+# ---------------------------------------------------------------------------------------------
+# Disputes
+
+
+@transaction.atomic
+def invoice_dispute_open(
+    *, invoice: Invoice, actor: User | None, actor_label: str | None = None
+) -> Invoice:
+    """Move an open invoice to disputed (it leaves the cadence while disputed). An invoice
+    already disputed stays as it is: a second dispute changes no status."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == InvoiceStatus.DISPUTED:
+        return invoice
+    invoice.check_transition(InvoiceStatus.DISPUTED)
+    before = invoice.status
+    invoice.status = InvoiceStatus.DISPUTED
+    invoice.save(update_fields=["status", "updated_at"])
+    timeline_record(
+        invoice=invoice,
+        kind=TimelineEvent.Kind.STATUS_CHANGED,
+        actor=actor,
+        actor_label=actor_label,
+        data={"from": before, "to": invoice.status, "reason": "Dispute filed"},
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_dispute_close(
+    *, invoice: Invoice, actor: User | None, actor_label: str | None = None
+) -> Invoice:
+    """Take a disputed invoice back to the status its balance implies (open, partly paid or
+    paid), once its last dispute is settled."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.DISPUTED:
+        raise LedgerError(
+            f"Invoice {invoice.number} is {invoice.get_status_display().lower()}, not disputed."
+        )
+    before = invoice.status
+    invoice.status = InvoiceStatus.OPEN
+    wanted = _status_after_money_move(invoice)
+    invoice.status = before
+    invoice.check_transition(wanted)
+    invoice.status = wanted
+    invoice.save(update_fields=["status", "updated_at"])
+    timeline_record(
+        invoice=invoice,
+        kind=TimelineEvent.Kind.STATUS_CHANGED,
+        actor=actor,
+        actor_label=actor_label,
+        data={"from": before, "to": invoice.status, "reason": "Dispute closed"},
+    )
+    return invoice

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from plixo.commitments.selectors import invoice_commitments
 from plixo.core.access import requires
 from plixo.core.permissions import Cap, role_can
 from plixo.core.templatetags.plixo import money_text
@@ -174,6 +175,7 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         "actions": actions,
         "open_action": next(iter(bound), ""),
         "paid_so_far": sum((a.amount for a in allocations), Decimal("0")),
+        "commitments": invoice_commitments(invoice=invoice),
     }
     return render(request, "ledger/invoice_detail.html", context, status=status)
 

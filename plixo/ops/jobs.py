@@ -56,6 +56,20 @@ JOBS: dict[str, JobSpec] = {
             task_path="plixo.ops.tasks.task_results_prune",
             result_format="{} task results deleted",
         ),
+        JobSpec(
+            name="payments.receipts_send_pending",
+            description="Email receipts still pending (held during maintenance or a failed send).",
+            every=timedelta(minutes=10),
+            task_path="plixo.payments.tasks.receipts_send_pending",
+            result_format="{} receipts emailed",
+        ),
+        JobSpec(
+            name="imports.fail_stalled",
+            description="Mark imports whose worker went away as failed, so they can be re-run.",
+            every=timedelta(minutes=10),
+            task_path="plixo.imports.tasks.imports_fail_stalled_task",
+            result_format="{} stalled imports marked failed",
+        ),
     )
 }
 

@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "plixo.core.middleware.OrganizationMiddleware",
+    # Inside CSP and the security headers, outside maintenance: every payer-facing answer
+    # (maintenance page and 404s included) gets the portal's headers and rate limits.
+    "plixo.portal.middleware.PortalMiddleware",
     "plixo.ops.middleware.MaintenanceMiddleware",
     # Axes must be last so that it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
@@ -181,6 +184,14 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Plixo <no-reply@plixo.localhost>")
 
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+
+# Where payers reach this installation; links in emails are built on it.
+PLIXO_PUBLIC_URL = os.environ.get("PLIXO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Payer portal: links and portal sessions lapse after this many days without activity.
+PORTAL_IDLE_DAYS = 7
+# Per client IP, (requests, window in seconds): `link` covers /p/<token>, `renew` the
+# self-service renewal form. `renew_per_invoice` caps renewal emails to one invoice's contact.
+PORTAL_RATE_LIMITS = {"link": (30, 60), "renew": (5, 900), "renew_per_invoice": (3, 3600)}
 
 # Content Security Policy (django-csp 4): nonces for the few inline scripts we own.
 CONTENT_SECURITY_POLICY = {

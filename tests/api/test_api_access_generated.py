@@ -12,6 +12,7 @@ from plixo.api.routes import ApiOperation, api_operations
 from plixo.core.models import Role
 from plixo.core.permissions import Cap, role_can, sees_only_own_accounts
 from tests.api.conftest import Ledger, client_for_membership, make_ledger
+from tests.imports.helpers import import_batch_with_rejects
 
 OPERATIONS = list(api_operations())
 OPERATION_IDS = [f"{op.method} {op.path}" for op in OPERATIONS]
@@ -25,6 +26,7 @@ OBJECT_FOR_PARAM = {
     "contact_id": "contact",
     "invoice_id": "invoice",
     "payment_id": "payment",
+    "import_id": "import_batch",
 }
 
 # A body for operations with ids in the path whose input has required fields, so that the
@@ -54,11 +56,16 @@ def world(personas):
     """Acme objects owned by the Sales member, acme objects owned by the CSM, and globex's."""
     sales = personas.members[Role.SALES].user
     csm = personas.members[Role.CSM].user
-    return {
+    world = {
         Role.SALES: make_ledger(personas.org, owner=sales, tag="SALES"),
         Role.CSM: make_ledger(personas.org, owner=csm, tag="CSM"),
         "globex": make_ledger(personas.other_org, tag="GLOBEX"),
     }
+    # Imports belong to the organization, not to an account: one per organization will do.
+    acme_import = import_batch_with_rejects(personas.org)
+    world[Role.SALES].import_batch = world[Role.CSM].import_batch = acme_import
+    world["globex"].import_batch = import_batch_with_rejects(personas.other_org)
+    return world
 
 
 def visible_ledger(world, role: str) -> Ledger:

@@ -10,6 +10,9 @@ for every route × every role asks the live view what it answers:
   for the others. A route whose view declares no access fails.
 - R6: every route that carries an object id answers 404, for every role that could reach it,
   when the id belongs to another organization — by GET and by POST.
+- Payer routes (`@portal_session_required`): without a portal session every role, and nobody
+  signed in, gets the "open your link" page (403) with no invoice data; a browser that opened
+  the invoice's payer link gets in, and another organization's ids answer it 404.
 
 The JSON API has its own generated tests (`tests/api/`); the Django admin and Django's internals
 are left out. A new URL kwarg must be registered in `OBJECT_KWARGS` or `INSTANCE_KWARGS` below.
@@ -17,6 +20,7 @@ are left out. A new URL kwarg must be registered in `OBJECT_KWARGS` or `INSTANCE
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,6 +29,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
@@ -35,6 +40,7 @@ from django.utils import timezone
 from plixo.core.models import Role
 from plixo.core.permissions import ROLE_CAPABILITIES, Cap, role_can, sees_only_own_accounts
 from plixo.ledger import services as ledger
+from tests.imports.helpers import import_batch_with_rejects
 
 ANONYMOUS = "anonymous"
 ROLES = list(Role.values)
@@ -56,9 +62,13 @@ OBJECT_KWARGS = {
     "invoice_id": "invoice",
     "payment_id": "payment",
     "membership_id": "membership",
+    "import_id": "import_batch",
+    "attachment_id": "attachment",
+    "checkout_id": "checkout",
+    "receipt_id": "receipt",
 }
 # Objects that belong to a customer, so Sales and CSMs see them only on accounts they own.
-CUSTOMER_SCOPED = frozenset({"customer", "contact", "invoice", "payment"})
+CUSTOMER_SCOPED = frozenset({"customer", "contact", "invoice", "payment", "receipt", "attachment"})
 
 
 def _registered_job_name() -> str:
@@ -70,8 +80,37 @@ def _registered_job_name() -> str:
     return sorted(JOBS)[0]
 
 
-# URL kwarg -> value shared by every organization (jobs are instance-wide).
-INSTANCE_KWARGS: dict[str, Callable[[], str]] = {"job_name": _registered_job_name}
+def _live_payer_token() -> str:
+    """The token of a fresh, unopened payer link (on an invoice of its own organization)."""
+    from plixo.core.services import organization_create
+    from plixo.portal.services import portal_link_issue
+
+    tag = uuid.uuid4().hex[:8]
+    organization = organization_create(name=f"Payer link {tag}", slug=f"payer-{tag}")
+    customer = ledger.customer_create(
+        organization=organization, external_id=f"PL-{tag}", name="Payer Ltd", currency="USD"
+    )
+    ledger.contact_create(customer=customer, email=f"ap-{tag}@payer.example")
+    today = timezone.now().date()
+    invoice = ledger.invoice_create(
+        organization=organization,
+        customer=customer,
+        number=f"INV-PL-{tag}",
+        issue_date=today,
+        due_date=today,
+        currency="USD",
+        amount=Decimal("10.00"),
+    )
+    _, path = portal_link_issue(invoice=invoice)
+    return path.removeprefix("/p/")
+
+
+# URL kwarg -> value shared by every organization (jobs are instance-wide; a payer link's
+# token names its invoice by itself).
+INSTANCE_KWARGS: dict[str, Callable[[], str]] = {
+    "job_name": _registered_job_name,
+    "token": _live_payer_token,
+}
 
 
 # --- the routes ------------------------------------------------------------------------------
@@ -210,7 +249,48 @@ def _objects(*, organization, owner, membership, tag: str) -> dict[str, str]:
         "invoice": str(invoice.public_id),
         "payment": str(payment.public_id),
         "membership": str(membership.public_id),
+        "import_batch": str(import_batch_with_rejects(organization).public_id),
+        **_disputes_objects(customer=customer, tag=tag),
+        **_payments_objects(invoice=invoice, tag=tag),
     }
+
+
+def _payments_objects(*, invoice, tag: str) -> dict[str, str]:
+    """A receipt (from a completed sandbox checkout) and an open checkout on `invoice`."""
+    from plixo.payments import services as payments
+
+    paid = payments.checkout_create(invoice=invoice, amount=Decimal("100.00"))
+    payment = payments.checkout_complete(
+        checkout=paid, provider_ref=f"sbx_pi_{tag}", amount=Decimal("100.00"), currency="USD"
+    )
+    checkout = payments.checkout_create(invoice=invoice, amount=Decimal("50.00"))
+    return {"checkout": str(checkout.public_id), "receipt": str(payment.receipt.public_id)}
+
+
+def _disputes_objects(*, customer, tag: str) -> dict[str, str]:
+    """A dispute with one attachment, on an invoice of its own so the shared invoice stays open."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from plixo.disputes.services import dispute_file
+
+    today = timezone.now().date()
+    invoice = ledger.invoice_create(
+        organization=customer.organization,
+        customer=customer,
+        number=f"INV-{tag}-DISPUTED",
+        issue_date=today - dt.timedelta(days=40),
+        due_date=today - dt.timedelta(days=10),
+        currency="USD",
+        amount=Decimal("300.00"),
+    )
+    dispute = dispute_file(
+        invoice=invoice,
+        reason_code="pricing",
+        amount=Decimal("50.00"),
+        description="Unit price differs from the contract.",
+        attachments=[SimpleUploadedFile("evidence.pdf", b"%PDF-1.4\n%%EOF\n")],
+    )
+    return {"attachment": str(dispute.attachments.get().public_id)}
 
 
 def _kwarg_values(route: Route, objects: dict[str, str]) -> dict[str, str]:
@@ -292,7 +372,7 @@ def test_route_declares_its_access(route):
         f"The view behind {route.label} ({route.route!r}) declares no access: put "
         "@requires(Cap.X), @member_required or @public (from plixo.core.access) outermost on it."
     )
-    assert route.access in ("public", "member") or isinstance(route.access, Cap)
+    assert route.access in ("public", "member", "portal") or isinstance(route.access, Cap)
     if isinstance(route.access, Cap):
         assert route.callback.required_capability == route.access
 
@@ -307,6 +387,9 @@ def test_route_answers_as_the_permission_table_says(personas, route, role):
         membership=personas.operator,
         tag="OWN",
     )
+    if route.access == "portal":
+        _assert_payer_route(personas, route, role, objects)
+        return
     url = _url_for(route, objects)
 
     if role == ANONYMOUS:
@@ -356,6 +439,68 @@ def test_route_answers_as_the_permission_table_says(personas, route, role):
             tag="OTHER",
         )
         _assert_not_found(client, route, role, own=objects, foreign=others, kwargs=scoped)
+
+
+# --- payer routes --------------------------------------------------------------------------------
+
+
+def _open_payer_link(client, invoice_public_id: str) -> str:
+    """`client` follows a fresh payer link for the invoice and clicks Open, as a payer does;
+    returns the portal session's public id."""
+    from plixo.ledger.models import Invoice
+    from plixo.portal.services import portal_link_issue
+
+    _, path = portal_link_issue(invoice=Invoice.objects.get(public_id=invoice_public_id))
+    response = client.post(path)
+    assert response.status_code == 302, f"opening the payer link answered {response.status_code}"
+    return client.session["portal_session"]
+
+
+def _portal_session_objects(route: Route, objects: dict[str, str], session_ref: str) -> dict:
+    """Objects that belong to a portal session rather than to an organization, made for it."""
+    objects = dict(objects)
+    if "checkout_id" in route.kwargs:
+        from plixo.ledger.models import Invoice
+        from plixo.payments.services import checkout_create
+
+        checkout = checkout_create(
+            invoice=Invoice.objects.get(public_id=objects["invoice"]),
+            amount=Decimal("10.00"),
+            portal_session_ref=session_ref,
+        )
+        objects["checkout"] = str(checkout.public_id)
+    return objects
+
+
+def _assert_payer_route(personas, route: Route, role: str, objects: dict[str, str]) -> None:
+    cache.clear()  # the portal's per-IP rate-limit counters
+    client = Client() if role == ANONYMOUS else personas.client_for(role)
+    url = _url_for(route, objects)
+    for method in ("GET", "POST"):
+        response = _ask(client, url, method)
+        assert response.status_code == 403, (
+            f"{role} {method} {url} without a portal session -> {response.status_code}, "
+            "expected the 403 'open your link' page"
+        )
+        assert "INV-OWN" not in response.content.decode(), f"{url} leaks invoice data"
+
+    session_ref = _open_payer_link(client, objects["invoice"])
+    own = _portal_session_objects(route, objects, session_ref)
+    response = _reach(client, _url_for(route, own))
+    assert response.status_code not in (403, 404, 405, 500), (
+        f"{role} {response.request['REQUEST_METHOD']} {url} with a portal session for the "
+        f"invoice -> {response.status_code}"
+    )
+    if route.object_kwargs and role == ANONYMOUS:
+        foreign = _objects(
+            organization=personas.other_org,
+            owner=personas.outsider.user,
+            membership=personas.outsider,
+            tag="GLOBEX",
+        )
+        _assert_not_found(
+            client, route, "payer", own=own, foreign=foreign, kwargs=route.object_kwargs
+        )
 
 
 # --- R6 ----------------------------------------------------------------------------------------

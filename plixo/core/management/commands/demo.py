@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from plixo.core.seeding import DEMO_PASSWORD
 from plixo.core.seeding.demo import DemoResult, demo_build
+from plixo.portal.services import demo_portal_link
 
 HOST = "127.0.0.1"
 
@@ -167,6 +168,7 @@ class Command(BaseCommand):
             self.note("Demo organizations already present; nothing to seed.")
         if not serve:
             self.stdout.write(banner(result, url=None))
+            self.stdout.write(f"Payer portal link (single use): {demo_portal_link()}")
             return
         self._serve(result, port)
 
@@ -197,6 +199,9 @@ class Command(BaseCommand):
                 port, until_seconds=60, still_starting=lambda: supervisor.alive("web server")
             ):
                 self.stdout.write(banner(result, url))
+                self.stdout.write(
+                    f"Payer portal link (single use): {demo_portal_link(base_url=url)}"
+                )
                 self.stdout.flush()
             code = supervisor.watch()
         except (KeyboardInterrupt, _Stop):

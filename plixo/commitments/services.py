@@ -1,0 +1,256 @@
+"""Every write of promises and payment plans. Keyword-only, one transaction each, and the
+invoice timeline event in that same transaction.
+
+Dates are judged in the organization's time zone: "today" for a payer in Sydney is what the
+organization calls today, so a promise for today is never refused for being "in the past" by a
+server running on UTC.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import ROUND_DOWN, Decimal
+
+from django.db import transaction
+
+from plixo.commitments.models import CommitmentSource, PaymentPlan, PlanInstallment, Promise
+from plixo.core.models import User
+from plixo.core.money import MoneyError, currency_digits, is_currency, parse_amount, quantize
+from plixo.ledger.models import Contact, Invoice, LedgerError
+from plixo.ledger.selectors import org_today
+from plixo.ledger.services import timeline_record
+
+PROMISE_MADE = "promise_made"
+PLAN_PROPOSED = "plan_proposed"
+
+PROMISE_HORIZON_DAYS = 90
+PLAN_MIN_INSTALLMENTS = 2
+PLAN_MAX_INSTALLMENTS = 24
+NOTE_MAX_LENGTH = 2000
+
+
+def _label(actor: User | None, actor_label: str | None) -> str:
+    if actor_label:
+        return actor_label
+    return str(actor) if actor is not None else "system"
+
+
+def _check_source(source: str) -> None:
+    if source not in CommitmentSource.values:
+        raise LedgerError(f"Unknown source {source!r}.")
+
+
+def _check_contact(contact: Contact | None, invoice: Invoice) -> None:
+    if contact is not None and contact.customer_id != invoice.customer_id:
+        raise LedgerError("That contact does not belong to this invoice's customer.")
+
+
+def _lock_open_invoice(invoice: Invoice, what: str) -> Invoice:
+    locked = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=invoice.pk)
+    )
+    if not locked.is_open:
+        raise LedgerError(
+            f"Invoice {locked.number} is {locked.get_status_display().lower()}; it takes no {what}."
+        )
+    return locked
+
+
+def _amount(value, currency: str, what: str) -> Decimal:
+    try:
+        amount = parse_amount(value, currency)
+    except MoneyError as exc:
+        raise LedgerError(f"{what}: {exc}") from exc
+    if amount <= 0:
+        raise LedgerError(f"{what} must be more than zero.")
+    return amount
+
+
+def _as_date(value, what: str) -> dt.date:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise LedgerError(f"{what} must be a date.")
+    return value
+
+
+def _text(value: str, what: str, *, required: bool) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise LedgerError(f"{what} is required.")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise LedgerError(f"{what} is too long (at most {NOTE_MAX_LENGTH} characters).")
+    return text
+
+
+# --- promises ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def promise_create(
+    *,
+    invoice: Invoice,
+    amount,
+    promised_on: dt.date,
+    contact: Contact | None = None,
+    note: str = "",
+    source: str = CommitmentSource.STAFF,
+    actor: User | None = None,
+    actor_label: str | None = None,
+) -> Promise:
+    """A promise to pay `amount` of the invoice on `promised_on` (today to 90 days ahead)."""
+    _check_source(source)
+    _check_contact(contact, invoice)
+    invoice = _lock_open_invoice(invoice, "promises")
+    amount = _amount(amount, invoice.currency, "The promised amount")
+    if amount > invoice.balance:
+        raise LedgerError(
+            f"The promised amount ({amount}) is more than the balance ({invoice.balance})."
+        )
+    promised_on = _as_date(promised_on, "The promise date")
+    today = org_today(invoice.organization)
+    if promised_on < today:
+        raise LedgerError("The promise date cannot be in the past.")
+    if promised_on > today + dt.timedelta(days=PROMISE_HORIZON_DAYS):
+        raise LedgerError(f"The promise date must be within {PROMISE_HORIZON_DAYS} days.")
+    note = _text(note, "The note", required=False)
+    label = _label(actor, actor_label)
+    promise = Promise.objects.create(
+        organization_id=invoice.organization_id,
+        invoice=invoice,
+        contact=contact,
+        amount=amount,
+        currency=invoice.currency,
+        promised_on=promised_on,
+        note=note,
+        source=source,
+        created_by=actor,
+        actor_label=label,
+    )
+    timeline_record(
+        invoice=invoice,
+        kind=PROMISE_MADE,
+        actor=actor,
+        actor_label=label,
+        data={
+            "promise": str(promise.public_id),
+            "amount": str(amount),
+            "currency": invoice.currency,
+            "promised_on": str(promised_on),
+            "note": note,
+            "source": source,
+            "contact": str(contact) if contact is not None else "",
+        },
+    )
+    return promise
+
+
+# --- payment plans -----------------------------------------------------------------------------
+
+
+def plan_installments_even(
+    *, total, currency: str, count: int, first_on: dt.date, every_days: int = 30
+) -> list[tuple[dt.date, Decimal]]:
+    """`total` split into `count` equal installments `every_days` apart; what does not divide
+    evenly (the remainder in minor units) goes on the last one."""
+    if not is_currency(currency):
+        raise LedgerError(f"{currency!r} is not an ISO 4217 currency code.")
+    total = _amount(total, currency, "The plan total")
+    if not PLAN_MIN_INSTALLMENTS <= count <= PLAN_MAX_INSTALLMENTS:
+        raise LedgerError(
+            f"A plan has {PLAN_MIN_INSTALLMENTS} to {PLAN_MAX_INSTALLMENTS} installments."
+        )
+    if every_days < 1:
+        raise LedgerError("Installments must be at least a day apart.")
+    first_on = _as_date(first_on, "The first installment date")
+    step = Decimal(1).scaleb(-currency_digits(currency))
+    each = (total / count).quantize(step, rounding=ROUND_DOWN)
+    if each <= 0:
+        raise LedgerError(f"{total} {currency} is too small to split into {count} installments.")
+    last = quantize(total - each * (count - 1), currency)
+    amounts = [each] * (count - 1) + [last]
+    return [
+        (first_on + dt.timedelta(days=every_days * index), amount)
+        for index, amount in enumerate(amounts)
+    ]
+
+
+@transaction.atomic
+def plan_propose(
+    *,
+    invoice: Invoice,
+    installments: Sequence[tuple[dt.date, Decimal]],
+    reason: str,
+    contact: Contact | None = None,
+    source: str = CommitmentSource.STAFF,
+    actor: User | None = None,
+    actor_label: str | None = None,
+) -> PaymentPlan:
+    """A proposed plan: 2–24 installments on strictly increasing dates from today on, each more
+    than zero; the plan total is their sum and cannot exceed the invoice balance."""
+    _check_source(source)
+    _check_contact(contact, invoice)
+    reason = _text(reason, "A reason for the plan", required=True)
+    rows = list(installments)
+    if not PLAN_MIN_INSTALLMENTS <= len(rows) <= PLAN_MAX_INSTALLMENTS:
+        raise LedgerError(
+            f"A plan has {PLAN_MIN_INSTALLMENTS} to {PLAN_MAX_INSTALLMENTS} installments "
+            f"(this one has {len(rows)})."
+        )
+    invoice = _lock_open_invoice(invoice, "payment plans")
+    today = org_today(invoice.organization)
+    schedule: list[tuple[dt.date, Decimal]] = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            due_on, value = row
+        except (TypeError, ValueError) as exc:
+            raise LedgerError(f"Installment {number} needs a date and an amount.") from exc
+        due_on = _as_date(due_on, f"Installment {number}'s date")
+        amount = _amount(value, invoice.currency, f"Installment {number}'s amount")
+        if number == 1 and due_on < today:
+            raise LedgerError("The first installment cannot be in the past.")
+        if schedule and due_on <= schedule[-1][0]:
+            raise LedgerError(
+                f"Installment {number} must fall after installment {number - 1} "
+                f"({schedule[-1][0]:%Y-%m-%d})."
+            )
+        schedule.append((due_on, amount))
+    total = sum((amount for _, amount in schedule), Decimal("0"))
+    if total > invoice.balance:
+        raise LedgerError(
+            f"The installments add up to {total}, more than the balance ({invoice.balance})."
+        )
+    label = _label(actor, actor_label)
+    plan = PaymentPlan.objects.create(
+        organization_id=invoice.organization_id,
+        invoice=invoice,
+        contact=contact,
+        total=total,
+        currency=invoice.currency,
+        reason=reason,
+        source=source,
+        created_by=actor,
+        actor_label=label,
+    )
+    PlanInstallment.objects.bulk_create(
+        PlanInstallment(plan=plan, sequence=sequence, due_on=due_on, amount=amount)
+        for sequence, (due_on, amount) in enumerate(schedule, start=1)
+    )
+    timeline_record(
+        invoice=invoice,
+        kind=PLAN_PROPOSED,
+        actor=actor,
+        actor_label=label,
+        data={
+            "plan": str(plan.public_id),
+            "total": str(total),
+            "currency": invoice.currency,
+            "installments": len(schedule),
+            "first_on": str(schedule[0][0]),
+            "last_on": str(schedule[-1][0]),
+            "schedule": [[str(due_on), str(amount)] for due_on, amount in schedule],
+            "reason": reason,
+            "source": source,
+            "contact": str(contact) if contact is not None else "",
+        },
+    )
+    return plan

@@ -1,0 +1,151 @@
+"""Checkout sessions (a payer paying through a provider) and the receipts they produce.
+
+A checkout is opened for an amount of one invoice, sent to a provider (the sandbox now, Stripe
+later) and completed or failed by that provider's answer. Completion records a ledger payment
+exactly once: the checkout row is locked while its status is checked and moved. Receipts are
+numbered per organization from a counter row locked in the same transaction, so numbers have
+no gaps and no duplicates.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from plixo.core.models import Organization
+from plixo.core.money import validate_currency_code
+from plixo.ledger.models import Contact, Invoice, Payment, money_field
+
+
+class CheckoutStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CheckoutProvider(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox (test)"
+    STRIPE = "stripe", "Stripe"
+
+
+# A failed attempt can be retried on the same checkout, as on a provider's hosted page.
+PAYABLE_CHECKOUT_STATUSES = frozenset({CheckoutStatus.OPEN, CheckoutStatus.FAILED})
+
+
+class CheckoutSession(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="checkout_sessions"
+    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="checkouts")
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who is paying, when known (the portal link's contact); receipts go there.",
+    )
+    provider = models.CharField(max_length=20, choices=CheckoutProvider.choices)
+    amount = money_field()
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    status = models.CharField(
+        max_length=20, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN
+    )
+    provider_ref = models.CharField(
+        max_length=255, blank=True, help_text="The provider's id for this payment."
+    )
+    # Sent with every create call to the provider, so a retried call never charges twice.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    portal_session_ref = models.CharField(
+        max_length=64, blank=True, help_text="Public id of the portal session that opened it."
+    )
+    success_url = models.CharField(max_length=500, blank=True)
+    cancel_url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failure_code = models.CharField(max_length=60, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Declined attempts so far.")
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="checkouts"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="checkout_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=CheckoutStatus.values), name="checkout_status_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=CheckoutStatus.COMPLETED) | Q(payment__isnull=False),
+                name="checkout_completed_has_payment",
+            ),
+            # Two checkouts can never record the same provider payment.
+            models.UniqueConstraint(
+                fields=["provider", "provider_ref"],
+                condition=~Q(provider_ref=""),
+                name="checkout_provider_ref_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["invoice", "status"])]
+
+    def __str__(self) -> str:
+        return f"Checkout {self.public_id} for {self.invoice_id} ({self.status})"
+
+    @property
+    def is_payable(self) -> bool:
+        return self.status in PAYABLE_CHECKOUT_STATUSES
+
+
+class ReceiptCounter(models.Model):
+    """The last receipt number issued in an organization; locked to take the next one."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Receipts of {self.organization_id}: last {self.last_number}"
+
+
+class Receipt(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="receipts"
+    )
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=30)
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="receipts")
+    checkout = models.OneToOneField(
+        CheckoutSession, null=True, blank=True, on_delete=models.PROTECT, related_name="receipt"
+    )
+    amount = money_field()
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    invoice_balance_after = money_field(help_text="The invoice's balance once it was paid.")
+    issued_at = models.DateTimeField()
+    # Set when the email is claimed for sending and kept once it went out; empty means pending
+    # (for example while maintenance holds all email).
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    emailed_to = models.EmailField(blank=True)
+    email_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="receipt_number_unique_per_org"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "sequence"], name="receipt_sequence_unique_per_org"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="receipt_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["emailed_at", "issued_at"])]
+
+    def __str__(self) -> str:
+        return self.number

@@ -1,0 +1,110 @@
+"""The sandbox checkout page (payer-facing) and the staff PDF downloads.
+
+The sandbox page stands where a provider's hosted checkout would: it belongs to the portal
+session that opened the checkout (any other session gets 404), takes no card data, and answers
+through the same provider → `checkout_complete` / `checkout_fail` path as a real provider.
+"""
+
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from plixo.core.access import portal_session_required, requires
+from plixo.core.permissions import Cap
+from plixo.ledger.models import LedgerError
+from plixo.ledger.selectors import invoice_for
+from plixo.payments import services
+from plixo.payments.documents import DocumentFormat, invoice_pdf, pdf_filename, receipt_pdf
+from plixo.payments.models import CheckoutProvider, CheckoutSession, CheckoutStatus
+from plixo.payments.providers import SANDBOX_DECLINES, provider_named
+from plixo.payments.selectors import checkout_for_portal_session, receipt_for
+
+PORTAL_HOME = "/portal/"
+
+
+def _pdf_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _back_to(url: str, request) -> HttpResponseRedirect:
+    """Return to a URL the checkout stored; only ever a path on this site."""
+    if not url or not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        url = PORTAL_HOME
+    return HttpResponseRedirect(url)
+
+
+def _sandbox_page(request, checkout: CheckoutSession, *, error: str = "", status: int = 200):
+    invoice = checkout.invoice
+    fmt = DocumentFormat(invoice.organization)
+    context = {
+        "checkout": checkout,
+        "invoice": invoice,
+        "organization": invoice.organization,
+        "amount": fmt.money(checkout.amount, checkout.currency),
+        "balance": fmt.money(invoice.balance, invoice.currency),
+        "declines": SANDBOX_DECLINES,
+        "error": error,
+        "payable": checkout.is_payable,
+        "completed": checkout.status == CheckoutStatus.COMPLETED,
+    }
+    return render(request, "payments/sandbox_checkout.html", context, status=status)
+
+
+@portal_session_required
+@require_http_methods(["GET", "POST"])
+def sandbox_checkout(request, checkout_id):
+    checkout = checkout_for_portal_session(
+        portal_session=request.portal_session, public_id=checkout_id
+    )
+    if checkout.provider != CheckoutProvider.SANDBOX:
+        raise Http404("No such checkout.")
+    if request.method == "GET":
+        return _sandbox_page(request, checkout)
+
+    provider = provider_named(CheckoutProvider.SANDBOX)
+    action = request.POST.get("action", "")
+    try:
+        if action == "pay":
+            provider.simulate_success(checkout=checkout)
+            return _back_to(checkout.success_url, request)
+        if action == "cancel":
+            services.checkout_cancel(checkout=checkout)
+            return _back_to(checkout.cancel_url, request)
+        if action == "decline":
+            checkout = provider.simulate_decline(
+                checkout=checkout, code=request.POST.get("code", "")
+            )
+            message = SANDBOX_DECLINES.get(checkout.failure_code, "The payment was declined.")
+            return _sandbox_page(
+                request,
+                checkout,
+                error=f"{message} (code {checkout.failure_code}). No money moved; try again.",
+                status=402,
+            )
+        error, status = "Choose Pay or Simulate decline.", 400
+    except LedgerError as exc:
+        error, status = str(exc), 409
+    checkout.refresh_from_db()
+    return _sandbox_page(request, checkout, error=error, status=status)
+
+
+@requires(Cap.LEDGER_VIEW)
+@require_http_methods(["GET"])
+def invoice_pdf_download(request, invoice_id):
+    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
+    invoice.organization = request.organization
+    return _pdf_response(invoice_pdf(invoice), pdf_filename("invoice", invoice.number))
+
+
+@requires(Cap.LEDGER_VIEW)
+@require_http_methods(["GET"])
+def receipt_pdf_download(request, receipt_id):
+    receipt = receipt_for(membership=request.membership, public_id=receipt_id)
+    return _pdf_response(receipt_pdf(receipt), pdf_filename("receipt", receipt.number))

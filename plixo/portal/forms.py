@@ -1,0 +1,208 @@
+"""Payer forms. They check what a payer can fix on the spot (required fields, numbers, dates,
+files); the domain services decide the rest and their messages come back inline."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+
+from plixo.core.money import MoneyError, parse_amount, quantize
+
+MAX_ATTACHMENTS = 5
+PLAN_MIN, PLAN_MAX = 2, 24
+
+
+class AmountField(forms.CharField):
+    """Money typed by a person: "1,250.50" or "1250.5", in the invoice's currency."""
+
+    def __init__(self, *, currency: str, **kwargs):
+        self.currency = currency
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in (None, ""):
+            return None
+        try:
+            amount = parse_amount(value.replace(",", ""), self.currency)
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount greater than zero.")
+        return amount
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class InvoiceForm(forms.Form):
+    """A form about one invoice: amounts in its currency, capped at its balance."""
+
+    def __init__(self, *args, invoice, today: dt.date, **kwargs):
+        self.invoice, self.today = invoice, today
+        super().__init__(*args, **kwargs)
+
+    @property
+    def balance_text(self) -> str:
+        """The balance as a person types it: "1250.00", "1250" for JPY."""
+        return str(quantize(self.invoice.balance, self.invoice.currency))
+
+    def _amount_field(self, label: str, **kwargs) -> AmountField:
+        return AmountField(currency=self.invoice.currency, label=label, **kwargs)
+
+    def clean_amount(self):
+        amount = self.cleaned_data.get("amount")
+        if amount is not None and amount > self.invoice.balance:
+            raise forms.ValidationError(
+                f"That is more than the balance due ({self.balance_text} {self.invoice.currency})."
+            )
+        return amount
+
+
+class PayForm(InvoiceForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        partial = self.invoice.organization.allow_partial_payments
+        self.partial_allowed = partial
+        self.fields["amount"] = self._amount_field(
+            "Amount to pay",
+            initial=self.balance_text,
+            help_text=(
+                "Pay the full balance or part of it."
+                if partial
+                else "The full balance is due in one payment."
+            ),
+        )
+        if not partial:
+            self.fields["amount"].widget.attrs["readonly"] = True
+
+    def clean_amount(self):
+        amount = super().clean_amount()
+        if amount is not None and not self.partial_allowed and amount != self.invoice.balance:
+            raise forms.ValidationError("Please pay the full balance.")
+        return amount
+
+
+class PromiseForm(InvoiceForm):
+    promised_on = forms.DateField(label="I will pay on", widget=DateInput())
+    note = forms.CharField(
+        label="Note", required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"] = self._amount_field("Amount", initial=self.balance_text)
+        self.order_fields(["promised_on", "amount", "note"])
+        self.fields["promised_on"].widget.attrs["min"] = self.today.isoformat()
+
+    def clean_promised_on(self):
+        value = self.cleaned_data["promised_on"]
+        if value < self.today:
+            raise forms.ValidationError("Choose today or a later date.")
+        return value
+
+
+class PlanForm(InvoiceForm):
+    """A plan in two steps without JavaScript: the count and first date lay out the rows
+    (split evenly), then the payer can adjust each row's date and amount."""
+
+    count = forms.TypedChoiceField(
+        label="Number of installments",
+        coerce=int,
+        choices=[(n, str(n)) for n in range(PLAN_MIN, PLAN_MAX + 1)],
+        initial=3,
+    )
+    first_on = forms.DateField(label="First payment on", widget=DateInput())
+    reason = forms.CharField(
+        label="Why do you need a plan?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, rows: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_on"].widget.attrs["min"] = self.today.isoformat()
+        self.row_count = rows
+        for i in range(rows):
+            self.fields[f"due_{i}"] = forms.DateField(
+                label=f"Payment {i + 1} date", widget=DateInput()
+            )
+            self.fields[f"amount_{i}"] = self._amount_field(f"Payment {i + 1} amount")
+
+    @property
+    def rows(self):
+        return [(self[f"due_{i}"], self[f"amount_{i}"]) for i in range(self.row_count)]
+
+    def clean_first_on(self):
+        value = self.cleaned_data["first_on"]
+        if value < self.today:
+            raise forms.ValidationError("Choose today or a later date.")
+        return value
+
+    def installments(self) -> list[tuple[dt.date, Decimal]]:
+        return [
+            (self.cleaned_data[f"due_{i}"], self.cleaned_data[f"amount_{i}"])
+            for i in range(self.row_count)
+        ]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
+class DisputeForm(InvoiceForm):
+    reason_code = forms.ChoiceField(label="What is wrong?")
+    description = forms.CharField(
+        label="Tell us more",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    attachments = MultipleFileField(
+        label="Supporting documents",
+        required=False,
+        help_text="Up to 5 files, 10 MB each: PDF, PNG, JPEG, CSV, XLSX or DOCX.",
+    )
+
+    def __init__(self, *args, reason_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason_code"].choices = [("", "Choose a reason"), *reason_choices]
+        self.fields["amount"] = self._amount_field("Disputed amount", initial=self.balance_text)
+        self.order_fields(["reason_code", "amount", "description", "attachments"])
+
+    def clean_attachments(self):
+        from plixo.disputes.services import attachment_validate
+        from plixo.ledger.models import LedgerError
+
+        files = self.cleaned_data.get("attachments") or []
+        if len(files) > MAX_ATTACHMENTS:
+            raise forms.ValidationError(
+                f"Attach at most {MAX_ATTACHMENTS} files ({len(files)} were chosen)."
+            )
+        problems = []
+        for upload in files:
+            try:
+                attachment_validate(upload)
+            except LedgerError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise forms.ValidationError(problems)
+        return files
+
+
+class RenewForm(forms.Form):
+    token = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)

@@ -1,0 +1,219 @@
+"""Reads for the payer portal: links by token hash, live portal sessions, what the invoice
+page shows, the staff view of an invoice's link, and the funnel counts."""
+
+import datetime as dt
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from plixo.commitments.models import PaymentPlan, Promise
+from plixo.core.models import Organization
+from plixo.disputes.models import Dispute
+from plixo.ledger.models import Invoice
+from plixo.payments.models import CheckoutSession
+from plixo.payments.selectors import receipts_for_invoice
+from plixo.portal.models import LinkState, PortalEvent, PortalLink, PortalSession
+
+SESSION_KEY = "portal_session"
+# `secrets.token_urlsafe(32)` gives 43 characters; anything far off that shape is not ours and
+# is answered without touching the database.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+
+
+def idle_limit() -> dt.timedelta:
+    return dt.timedelta(days=settings.PORTAL_IDLE_DAYS)
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def token_well_formed(raw: str) -> bool:
+    return bool(_TOKEN_SHAPE.match(raw or ""))
+
+
+def link_for_token(raw: str) -> PortalLink | None:
+    """The link a raw token names, found by its hash; None for anything else."""
+    if not token_well_formed(raw):
+        return None
+    return (
+        PortalLink.objects.select_related("organization", "invoice", "invoice__customer", "contact")
+        .filter(token_hash=token_hash(raw))
+        .first()
+    )
+
+
+def link_state(link: PortalLink | None, *, now: dt.datetime | None = None) -> LinkState:
+    """What a payer holding this link can do with it. Revocation wins over use: a link that
+    staff replaced must not be presented as merely "used"."""
+    now = now or timezone.now()
+    if link is None:
+        return LinkState.UNKNOWN
+    if link.revoked_at is not None:
+        return LinkState.REVOKED
+    if link.consumed_at is not None:
+        return LinkState.CONSUMED
+    if now - link.last_activity_at > idle_limit():
+        return LinkState.EXPIRED
+    return LinkState.ACTIVE
+
+
+def _session_ref(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def portal_session_lookup(ref) -> PortalSession | None:
+    """The portal session a Django session points at, live or not, with its link, contact and
+    invoice (organization and customer too) in the same query: every portal page shows the
+    invoice, and this read is fresh for the request that makes it."""
+    public_id = _session_ref(ref)
+    if public_id is None:
+        return None
+    # `get`, not `first`: the id is unique, and `first` would add an ORDER BY that costs more
+    # to compile than the whole lookup takes in the database.
+    try:
+        return PortalSession.objects.select_related(
+            "link", "contact", "invoice__organization", "invoice__customer"
+        ).get(public_id=public_id)
+    except PortalSession.DoesNotExist:
+        return None
+
+
+def portal_session_live(session: PortalSession | None, *, now: dt.datetime | None = None) -> bool:
+    """A session lives while it is used at least every `PORTAL_IDLE_DAYS` and its link has not
+    been replaced (regenerating a link also ends the sessions the old links opened)."""
+    if session is None:
+        return False
+    now = now or timezone.now()
+    return session.link.revoked_at is None and now - session.last_seen_at <= idle_limit()
+
+
+def session_for_link(link: PortalLink) -> PortalSession | None:
+    return PortalSession.objects.filter(link=link).first()
+
+
+# --- the invoice page -------------------------------------------------------------------------
+
+OPEN_PLAN_STATUSES = ("proposed", "pending_approval", "approved", "active")
+OPEN_DISPUTE_STATUSES = ("open", "under_review")
+
+
+@dataclass
+class PromiseNote:
+    amount: object
+    promised_on: dt.date
+
+
+@dataclass
+class PortalSummary:
+    invoice: Invoice
+    receipts: list = field(default_factory=list)
+    open_plan: bool = False
+    open_promise: PromiseNote | None = None
+    open_dispute: object | None = None
+
+
+def portal_summary(*, invoice: Invoice) -> PortalSummary:
+    """The invoice with what the payer already did about it: receipts, an open plan, promise
+    or dispute (each drives a banner). This is the portal's busiest page: the plan and promise
+    come in one small query, and receipts and disputes are read only when the invoice's state
+    says there can be any."""
+    promise = Promise.objects.filter(invoice=OuterRef("pk"), status="open").order_by("-created_at")
+    open_plan, promise_amount, promise_on = (
+        Invoice.objects.filter(pk=invoice.pk)
+        .values_list(
+            Exists(
+                PaymentPlan.objects.filter(invoice=OuterRef("pk"), status__in=OPEN_PLAN_STATUSES)
+            ),
+            Subquery(promise.values("amount")[:1]),
+            Subquery(promise.values("promised_on")[:1]),
+        )
+        .get()
+    )
+    summary = PortalSummary(invoice=invoice, open_plan=open_plan)
+    if promise_on is not None:
+        summary.open_promise = PromiseNote(promise_amount, promise_on)
+    if invoice.balance < invoice.amount:  # receipts exist only once money has come in
+        summary.receipts = list(receipts_for_invoice(invoice))
+    if invoice.status == "disputed":
+        summary.open_dispute = (
+            Dispute.objects.filter(invoice=invoice, status__in=OPEN_DISPUTE_STATUSES)
+            .order_by("-created_at")
+            .first()
+        )
+    return summary
+
+
+def receipt_for_invoice(*, invoice: Invoice, public_id):
+    """One receipt of this invoice, or None: a portal session never reaches another invoice's
+    receipt, whatever id it sends."""
+    ref = _session_ref(public_id)
+    if ref is None:
+        return None
+    return receipts_for_invoice(invoice).filter(public_id=ref).first()
+
+
+def completed_checkouts_for_session(*, session: PortalSession) -> int:
+    return CheckoutSession.objects.filter(
+        invoice=session.invoice,
+        portal_session_ref=str(session.public_id),
+        status="completed",
+    ).count()
+
+
+def events_for_session(*, session: PortalSession, kind: str) -> int:
+    return PortalEvent.objects.filter(session=session, kind=kind).count()
+
+
+# --- staff and reporting ------------------------------------------------------------------------
+
+
+@dataclass
+class LinkPanel:
+    link: PortalLink | None
+    state: LinkState | None
+    session: PortalSession | None
+    session_live: bool
+    expires_at: dt.datetime | None
+
+
+def portal_link_panel(*, invoice: Invoice, now: dt.datetime | None = None) -> LinkPanel:
+    """The invoice's newest link as staff see it: state, opened or not, until when it lives."""
+    now = now or timezone.now()
+    link = (
+        PortalLink.objects.filter(invoice=invoice)
+        .select_related("created_by", "contact")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if link is None:
+        return LinkPanel(None, None, None, False, None)
+    session = session_for_link(link)
+    live = portal_session_live(session, now=now) if session else False
+    if session is not None:
+        expires_at = session.last_seen_at + idle_limit() if live else None
+    else:
+        state = link_state(link, now=now)
+        expires_at = link.last_activity_at + idle_limit() if state == LinkState.ACTIVE else None
+    return LinkPanel(link, link_state(link, now=now), session, live, expires_at)
+
+
+def portal_funnel(
+    *, organization: Organization, since: dt.datetime | None = None
+) -> dict[str, int]:
+    """Invoices reaching each funnel step (distinct invoices per kind), for the funnel report."""
+    qs: QuerySet = PortalEvent.objects.filter(organization=organization)
+    if since is not None:
+        qs = qs.filter(at__gte=since)
+    counts = dict(
+        qs.values("kind").annotate(n=Count("invoice", distinct=True)).values_list("kind", "n")
+    )
+    return {kind: counts.get(kind, 0) for kind in PortalEvent.Kind.values}

@@ -1,0 +1,13 @@
+// A form marked data-once submits once: a double tap must not send two payments or plans.
+// (Buttons are not disabled, which would drop the pressed button's name from the request.)
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.hasAttribute || !form.hasAttribute("data-once")) return;
+  if (form.dataset.sent === "1") {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sent = "1";
+  form.setAttribute("aria-busy", "true");
+  window.setTimeout(function () { form.dataset.sent = ""; form.removeAttribute("aria-busy"); }, 8000);
+});
