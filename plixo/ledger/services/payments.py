@@ -1,0 +1,163 @@
+"""Payments and their allocations to invoices."""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from plixo.core.models import Organization, User
+from plixo.core.money import MoneyError, is_currency, parse_amount, quantize
+from plixo.ledger.models import (
+    Allocation,
+    Customer,
+    Invoice,
+    LedgerError,
+    Payment,
+    PaymentMethod,
+    PaymentSource,
+    TimelineEvent,
+)
+from plixo.ledger.services.invoices import _status_after_money_move
+from plixo.ledger.services.timeline import _money, timeline_record
+
+
+@dataclass(frozen=True)
+class AllocationRequest:
+    invoice: Invoice
+    amount: Decimal
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    organization: Organization,
+    reference: str,
+    amount,
+    currency: str,
+    received_at: dt.datetime | None = None,
+    method: str = PaymentMethod.OTHER,
+    source: str = PaymentSource.MANUAL,
+    customer: Customer | None = None,
+    allocations: Iterable[AllocationRequest] = (),
+    memo: str = "",
+    actor: User | None = None,
+    actor_label: str | None = None,
+) -> Payment:
+    """Record money received and apply it to invoices: balances, statuses and timelines move
+    together, or not at all."""
+    reference = reference.strip()
+    if not reference:
+        raise LedgerError("A payment needs a reference (check number, transfer id …).")
+    currency = currency.strip().upper()
+    if not is_currency(currency):
+        raise LedgerError(f"{currency!r} is not an ISO 4217 currency code.")
+    try:
+        amount = parse_amount(amount, currency)
+    except MoneyError as exc:
+        raise LedgerError(str(exc)) from exc
+    if amount <= 0:
+        raise LedgerError("A payment amount must be greater than zero.")
+    if method not in PaymentMethod.values:
+        raise LedgerError(f"Unknown payment method {method!r}.")
+    if source not in PaymentSource.values:
+        raise LedgerError(f"Unknown payment source {source!r}.")
+    if customer is not None and customer.organization_id != organization.pk:
+        raise LedgerError("That customer belongs to another organization.")
+
+    requests = list(allocations)
+    wanted: dict[int, Decimal] = {}
+    for request in requests:
+        if request.invoice.organization_id != organization.pk:
+            raise LedgerError("An allocation points at another organization's invoice.")
+        try:
+            share = parse_amount(request.amount, currency)
+        except MoneyError as exc:
+            raise LedgerError(f"Invoice {request.invoice.number}: {exc}") from exc
+        if share <= 0:
+            raise LedgerError(f"Invoice {request.invoice.number}: allocate more than zero.")
+        wanted[request.invoice.pk] = wanted.get(request.invoice.pk, Decimal("0")) + share
+    total = sum(wanted.values(), Decimal("0"))
+    if total > amount:
+        raise LedgerError(f"Allocations ({total}) exceed the payment ({amount} {currency}).")
+    # Lock invoices in one fixed order so two payments touching the same invoices never deadlock.
+    invoices = list(Invoice.objects.select_for_update().filter(pk__in=wanted.keys()).order_by("pk"))
+    for invoice in invoices:
+        if invoice.currency != currency:
+            raise LedgerError(
+                f"Invoice {invoice.number} is in {invoice.currency}; this payment is in {currency}."
+            )
+        if not invoice.is_open:
+            raise LedgerError(
+                f"Invoice {invoice.number} is {invoice.get_status_display().lower()} "
+                "and takes no payments."
+            )
+        if wanted[invoice.pk] > invoice.balance:
+            raise LedgerError(
+                f"Invoice {invoice.number}: {wanted[invoice.pk]} is more than its balance "
+                f"({invoice.balance})."
+            )
+    if customer is None and invoices:
+        customer_ids = {invoice.customer_id for invoice in invoices}
+        if len(customer_ids) == 1:
+            customer = Customer.objects.get(pk=customer_ids.pop())
+
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                organization=organization,
+                customer=customer,
+                reference=reference,
+                amount=amount,
+                allocated_amount=total,
+                currency=currency,
+                received_at=received_at or timezone.now(),
+                method=method,
+                source=source,
+                memo=memo.strip(),
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        raise LedgerError(f"A payment with reference {reference!r} already exists.") from exc
+
+    for invoice in invoices:
+        share = wanted[invoice.pk]
+        Allocation.objects.create(
+            organization=organization, payment=payment, invoice=invoice, amount=share
+        )
+        invoice.balance -= share
+        before = invoice.status
+        invoice.status = _status_after_money_move(invoice)
+        if invoice.status != before:
+            invoice.status, wanted_status = before, invoice.status
+            invoice.check_transition(wanted_status)
+            invoice.status = wanted_status
+        invoice.save(update_fields=["balance", "status", "updated_at"])
+        timeline_record(
+            invoice=invoice,
+            kind=TimelineEvent.Kind.PAYMENT_RECORDED,
+            actor=actor,
+            actor_label=actor_label,
+            data={
+                "payment": str(payment.public_id),
+                "reference": reference,
+                "amount": _money(share, currency),
+                "currency": currency,
+                "method": method,
+                "source": source,
+                "balance": _money(invoice.balance, currency),
+                "from": before,
+                "to": invoice.status,
+            },
+        )
+    return payment
+
+
+def invoice_balance_from_rows(invoice: Invoice) -> Decimal:
+    """The balance as the money rows say it is; the `balance` column must always equal this."""
+    allocated = invoice.allocations.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    adjusted = invoice.adjustments.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    return quantize(invoice.amount - allocated - adjusted, invoice.currency)
