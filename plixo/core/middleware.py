@@ -11,7 +11,9 @@ import uuid
 
 import structlog
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
+from plixo.core.errors import ServiceUnavailable
 from plixo.core.selectors import memberships_for_user
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -48,6 +50,19 @@ class RequestIdMiddleware:
                 ms=round((time.monotonic() - started) * 1000, 1),
             )
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, ServiceUnavailable):
+            log.warning("request.unavailable", path=request.path, reason=str(exception))
+            response = render(
+                request,
+                "error.html",
+                {"status": 503, "title": "Not available on this server", "message": str(exception)},
+                status=503,
+            )
+            response[REQUEST_ID_HEADER] = request.request_id
+            return response
+        return None
 
 
 class OrganizationMiddleware:

@@ -116,3 +116,16 @@ def error_code_rows(summary: dict) -> list[dict]:
         {"code": code, "label": ERROR_CODES.get(code, code), "count": count}
         for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
+
+
+def reject_log_open(batch):
+    """The batch's reject log opened for reading; a 404 when there is none or its file is gone
+    (a storage restored without it), never a 500."""
+    from django.http import Http404
+
+    if not batch.reject_log:
+        raise Http404("This import has no reject log: no row was rejected.")
+    try:
+        return batch.reject_log.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("This import's reject log is no longer in storage.") from exc

@@ -2,7 +2,7 @@
 reject log download and the history of batches."""
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,6 +15,7 @@ from plixo.imports.selectors import (
     import_batch_list,
     import_batch_preview,
     import_date_format_default,
+    reject_log_open,
 )
 from plixo.imports.services import ImportsError, import_batch_create, import_batch_start
 
@@ -85,11 +86,9 @@ def import_batch_progress(request, import_id):
 @requires(Cap.IMPORTS_RUN)
 def import_batch_reject_log(request, import_id):
     batch = import_batch_for(organization=request.organization, public_id=import_id)
-    if not batch.reject_log:
-        raise Http404("This import has no reject log: no row was rejected.")
     stem = batch.original_name.rsplit(".", 1)[0] or "import"
     return FileResponse(
-        batch.reject_log.open("rb"),
+        reject_log_open(batch),
         as_attachment=True,
         filename=f"{stem}-rejects.csv",
         content_type="text/csv; charset=utf-8",

@@ -15,6 +15,7 @@ from babel.core import UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from django.template.loader import render_to_string
 
+from plixo.core.errors import ServiceUnavailable
 from plixo.core.models import Organization
 from plixo.core.money import MoneyError, format_money
 from plixo.ledger.models import Contact, Invoice, InvoiceStatus, PaymentMethod, PaymentSource
@@ -56,6 +57,10 @@ class DocumentFormat:
         )
 
 
+class PdfUnavailable(ServiceUnavailable):
+    """WeasyPrint cannot load its system libraries here."""
+
+
 def document_url_fetcher():
     """A WeasyPrint fetcher that loads `data:` URIs only: no network, no local files."""
     from weasyprint.urls import URLFetcher
@@ -65,7 +70,13 @@ def document_url_fetcher():
 
 def _document(template: str, context: dict):
     """The laid-out WeasyPrint document (its pages can be inspected before writing the PDF)."""
-    from weasyprint import HTML  # imported here: loading Pango takes a moment
+    try:
+        from weasyprint import HTML  # imported here: loading Pango takes a moment
+    except OSError as exc:  # WeasyPrint needs the system's Pango library
+        raise PdfUnavailable(
+            "PDF documents need the Pango library on this server "
+            "(Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0)."
+        ) from exc
 
     html = render_to_string(template, context)
     return HTML(string=html, url_fetcher=document_url_fetcher(), base_url="/").render()

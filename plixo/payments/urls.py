@@ -5,7 +5,7 @@ from plixo.payments import views
 app_name = "payments"
 
 urlpatterns = [
-    path("pay/sandbox/<uuid:checkout_id>/", views.sandbox_checkout, name="sandbox-checkout"),
+    path("portal/sandbox/<uuid:checkout_id>/", views.sandbox_checkout, name="sandbox-checkout"),
     path("invoices/<uuid:invoice_id>/pdf/", views.invoice_pdf_download, name="invoice-pdf"),
     path("receipts/<uuid:receipt_id>/pdf/", views.receipt_pdf_download, name="receipt-pdf"),
 ]

@@ -205,7 +205,6 @@ def _children_of(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_plixo_demo_serves_and_sigterm_stops_all_processes(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}

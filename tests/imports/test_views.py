@@ -105,3 +105,26 @@ def test_nav_shows_imports_only_to_roles_that_may(personas):
     )
     assert 'href="/imports/"' not in sales_home
     assert personas.client_for(Role.SALES).get("/imports/").status_code == 403
+
+
+def test_reject_log_missing_from_storage_is_a_404_not_a_500(personas, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from plixo.core.models import Role
+    from plixo.imports.models import ImportBatch
+
+    batch = ImportBatch.objects.filter(organization=personas.org).first()
+    if batch is None:
+        from plixo.imports.services import import_batch_create
+
+        batch = import_batch_create(
+            organization=personas.org,
+            kind="customers",
+            upload=ContentFile(b"external_id,name\nC-1,Acme\n", name="c.csv"),
+            actor=personas.operator.user,
+        )
+    batch.reject_log.save("gone.csv", ContentFile(b"row_number\n"), save=True)
+    batch.reject_log.storage.delete(batch.reject_log.name)
+    client = personas.client_for(Role.AR_OPERATOR)
+    response = client.get(f"/imports/{batch.public_id}/reject-log/")
+    assert response.status_code == 404

@@ -97,7 +97,7 @@ def test_return_addresses_must_stay_on_this_site(invoice):
         checkout=checkout, success_url="/portal/?paid=1", cancel_url="/portal/"
     )
     checkout.refresh_from_db()
-    assert url == f"/pay/sandbox/{checkout.public_id}/"
+    assert url == f"/portal/sandbox/{checkout.public_id}/"
     assert checkout.success_url == "/portal/?paid=1"
     assert checkout.provider_ref.startswith("sbx_cs_")
 

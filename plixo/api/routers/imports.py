@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Literal
 from uuid import UUID
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.urls import reverse
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -17,7 +17,7 @@ from plixo.api.auth import api_requires
 from plixo.api.common import responses
 from plixo.core.permissions import Cap
 from plixo.imports.models import ImportBatch
-from plixo.imports.selectors import import_batch_for
+from plixo.imports.selectors import import_batch_for, reject_log_open
 from plixo.imports.services import ImportsError, import_batch_create, import_batch_start
 
 router = Router(tags=["imports"])
@@ -129,10 +129,8 @@ def import_reject_log(request, import_id: UUID):
     """The rejected rows as uploaded, plus row_number, column, error_code and message (CSV).
     Fix the rows and upload the file as it is: the extra columns are ignored."""
     batch = import_batch_for(organization=request.organization, public_id=import_id)
-    if not batch.reject_log:
-        raise Http404("No reject log: no row of this import was rejected.")
     return FileResponse(
-        batch.reject_log.open("rb"),
+        reject_log_open(batch),
         as_attachment=True,
         filename=f"{batch.original_name.rsplit('.', 1)[0] or 'import'}-rejects.csv",
         content_type="text/csv; charset=utf-8",

@@ -74,6 +74,9 @@ class Command(BaseCommand):
             str(timeout),
             "--access-logfile",
             "-",
+            # Payer links carry their token in the path: log it masked.
+            "--logger-class",
+            "plixo.ops.gunicorn_logging.RedactingLogger",
             "--error-logfile",
             "-",
         ]
