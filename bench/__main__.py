@@ -8,9 +8,9 @@ the default is a quicker run at 100,000.
 import argparse
 import sys
 
-from bench import seed
+from bench import imports, portal, seed
 
-BENCHMARKS = {"seed": seed.main}
+BENCHMARKS = {"portal": portal.main, "seed": seed.main, "import": imports.main}
 
 
 def main(argv: list[str] | None = None) -> int:
