@@ -19,8 +19,22 @@ LIMITED_PREFIXES = (("/p/", "link"), ("/portal/renew/", "renew"))
 
 
 def client_ip(request) -> str:
-    # Behind a proxy, the proxy must set REMOTE_ADDR (gunicorn --forwarded-allow-ips); a
-    # client-supplied X-Forwarded-For is not trusted here.
+    """The payer's address for rate limits.
+
+    Behind N reverse proxies (`PLIXO_TRUSTED_PROXY_HOPS`), each appends the address it saw to
+    X-Forwarded-For, so the N-th entry from the right is the one the outermost trusted proxy
+    received the request from; anything further left was written by the client and is ignored.
+    With no proxy configured the header is not trusted at all.
+    """
+    hops = settings.PLIXO_TRUSTED_PROXY_HOPS
+    if hops:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

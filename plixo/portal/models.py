@@ -85,7 +85,9 @@ class PortalEventKind(models.TextChoices):
 
 
 class PortalEvent(models.Model):
-    """One step of the payer funnel, per invoice (PORTAL-9)."""
+    """One step of the payer funnel, per invoice (PORTAL-9). The funnel counts invoices that
+    reached each step; `invoice_viewed` is recorded at most once per portal session per
+    `services.VIEW_EVENT_EVERY` (30 minutes), not on every reload."""
 
     Kind = PortalEventKind
 

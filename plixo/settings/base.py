@@ -189,6 +189,8 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 PLIXO_PUBLIC_URL = os.environ.get("PLIXO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Payer portal: links and portal sessions lapse after this many days without activity.
 PORTAL_IDLE_DAYS = 7
+# Reverse proxies in front of Plixo that append to X-Forwarded-For (0: trust no such header).
+PLIXO_TRUSTED_PROXY_HOPS = int(os.environ.get("PLIXO_TRUSTED_PROXY_HOPS", "0"))
 # Per client IP, (requests, window in seconds): `link` covers /p/<token>, `renew` the
 # self-service renewal form. `renew_per_invoice` caps renewal emails to one invoice's contact.
 PORTAL_RATE_LIMITS = {"link": (30, 60), "renew": (5, 900), "renew_per_invoice": (3, 3600)}

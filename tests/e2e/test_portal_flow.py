@@ -80,7 +80,7 @@ def test_payer_pays_through_the_sandbox_and_downloads_the_receipt(
     expect(page.get_by_label("Amount to pay")).to_have_value("4280.00")
     shoot(page, screenshots, "pay", viewport)
     page.get_by_role("button", name="Continue to payment").click()
-    page.wait_for_url(re.compile(r"/pay/sandbox/"))
+    page.wait_for_url(re.compile(r"/portal/sandbox/"))
     expect(page.get_by_text("Sandbox").first).to_be_visible()
     shoot(page, screenshots, "sandbox-checkout", viewport)
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()

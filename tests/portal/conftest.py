@@ -1,7 +1,6 @@
 """Portal fixtures: an open invoice with a contact, and a client that opened its payer link."""
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,20 +13,6 @@ from plixo.ledger import services as ledger
 from plixo.ledger.models import Contact, Invoice
 from plixo.portal.selectors import SESSION_KEY
 from plixo.portal.services import portal_link_issue
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgres` select themselves only when the suite runs on PostgreSQL
-    (DATABASE_URL set to a postgres:// URL); there they must find PostgreSQL or fail."""
-    on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-    if on_postgres:
-        return
-    keep, drop = [], []
-    for item in items:
-        (drop if item.get_closest_marker("postgres") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

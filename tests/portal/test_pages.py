@@ -29,7 +29,7 @@ def _pay(payer, amount: str):
     response = payer.post("/portal/pay/", {"amount": amount})
     assert response.status_code == 302, response.content.decode()[:2000]
     sandbox = response["Location"]
-    assert sandbox.startswith("/pay/sandbox/")
+    assert sandbox.startswith("/portal/sandbox/")
     assert "Sandbox" in payer.get(sandbox).content.decode()
     done = payer.post(sandbox, {"action": "pay"})
     assert done["Location"] == "/portal/?paid=1"
