@@ -19,6 +19,7 @@ from plixo.payments.documents import DocumentFormat, invoice_pdf, pdf_filename, 
 from plixo.payments.models import CheckoutProvider, CheckoutSession, CheckoutStatus
 from plixo.payments.providers import SANDBOX_DECLINES, provider_named
 from plixo.payments.selectors import checkout_for_portal_session, receipt_for
+from plixo.portal.csrf import payer_csrf
 
 PORTAL_HOME = "/portal/"
 
@@ -58,6 +59,7 @@ def _sandbox_page(request, checkout: CheckoutSession, *, error: str = "", status
 
 
 @portal_session_required
+@payer_csrf  # served under /portal/ with no-referrer, so the form posts with Origin: null
 @require_http_methods(["GET", "POST"])
 def sandbox_checkout(request, checkout_id):
     checkout = checkout_for_portal_session(
