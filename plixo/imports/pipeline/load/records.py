@@ -28,7 +28,9 @@ class CustomerLoader(Loader):
         ids = [p.row["external_id"] for p in rows]
         existing = {
             c.external_id: c
-            for c in Customer.objects.filter(organization_id=self.org_id, external_id__in=ids)
+            for c in Customer.objects.filter(
+                organization_id=self.org_id, external_id__in=ids
+            ).order_by()
         }
         new, changed = [], []
         now = timezone.now()
@@ -71,7 +73,9 @@ class ContactLoader(Loader):
             for c in Customer.objects.filter(
                 organization_id=self.org_id,
                 external_id__in={p.row["customer_external_id"] for p in rows},
-            ).only("pk", "external_id")
+            )
+            .only("pk", "external_id")
+            .order_by()
         }
         known = []
         for pending in rows:
@@ -95,7 +99,7 @@ class ContactLoader(Loader):
             (c.customer_id, c.email): c
             for c in Contact.objects.filter(
                 customer_id__in=customer_ids, email__in={p.row["email"] for p in known}
-            )
+            ).order_by()
         }
         has_primary = set(
             Contact.objects.filter(customer_id__in=customer_ids, is_primary=True).values_list(
@@ -163,14 +167,16 @@ class PaymentLoader(Loader):
             p.reference: p
             for p in Payment.objects.filter(
                 organization_id=org, reference__in=[p.row["reference"] for p in rows]
-            ).prefetch_related("allocations__invoice")
+            )
+            .order_by()
+            .prefetch_related("allocations__invoice")
         }
         invoices = {
             i.number: i
             for i in Invoice.objects.filter(
                 organization_id=org,
                 number__in={p.row["invoice_number"] for p in rows if p.row["invoice_number"]},
-            )
+            ).order_by()
         }
         customers = {
             c.external_id: c
@@ -179,7 +185,7 @@ class PaymentLoader(Loader):
                 external_id__in={
                     p.row["customer_external_id"] for p in rows if p.row["customer_external_id"]
                 },
-            )
+            ).order_by()
         }
         for pending in rows:
             try:
@@ -290,7 +296,9 @@ class AgingLoader(Loader):
         keys = {aging_key(p.row): p for p in keep}
         existing = {
             r.customer_key: r
-            for r in AgingRow.objects.filter(organization_id=self.org_id, customer_key__in=keys)
+            for r in AgingRow.objects.filter(
+                organization_id=self.org_id, customer_key__in=keys
+            ).order_by()
         }
         new, changed = [], []
         for key, pending in keys.items():
