@@ -1,6 +1,7 @@
 """What every loader shares: rows waiting to load, outcomes, the base class."""
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,9 @@ class Outcome:
         return {pending.line for pending, _ in self.rejects}
 
 
-class Loader:
+class Loader(ABC):
+    """One kind's loader: `load` writes (or, with write=False, only checks) a chunk of rows."""
+
     def __init__(self, batch: ImportBatch):
         self.batch = batch
         self.organization = batch.organization
@@ -38,11 +41,12 @@ class Loader:
     def at_noon(self, day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, dt.time(12), tzinfo=self.zone)
 
-    def load(self, rows: list[Pending], *, write: bool) -> Outcome:
-        raise NotImplementedError
+    @abstractmethod
+    def load(self, rows: list[Pending], *, write: bool) -> Outcome: ...
 
-    def finish(self, *, write: bool, clean: bool) -> None:
-        """Called once after the last chunk, inside the last transaction."""
+    def finish(self, *, write: bool, clean: bool) -> None:  # noqa: B027 - optional hook
+        """Called once after the last chunk, inside the last transaction; most kinds need
+        nothing here."""
 
 
 def conflict(column: str, message: str) -> RowError:
