@@ -168,10 +168,15 @@ def plan_installments_even(
         raise LedgerError(f"{total} {currency} is too small to split into {count} installments.")
     last = quantize(total - each * (count - 1), currency)
     amounts = [each] * (count - 1) + [last]
-    return [
-        (first_on + dt.timedelta(days=every_days * index), amount)
-        for index, amount in enumerate(amounts)
-    ]
+    try:
+        return [
+            (first_on + dt.timedelta(days=every_days * index), amount)
+            for index, amount in enumerate(amounts)
+        ]
+    except OverflowError as exc:
+        raise LedgerError(
+            "The installment dates run past the calendar; pick an earlier date."
+        ) from exc
 
 
 @transaction.atomic

@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 # currencies with 4 minor digits (CLF, UYW) fit too.
 MONEY_MAX_DIGITS = 19
 MONEY_DECIMAL_PLACES = 4
+# The largest amount a money column holds (and far beyond any invoice).
+MAX_AMOUNT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
 
 # Codes Babel lists that are not legal tender for invoicing (funds, precious metals, testing).
 _NOT_INVOICEABLE = {
@@ -88,6 +90,8 @@ def to_decimal(value) -> Decimal:
 def parse_amount(value, currency: str) -> Decimal:
     """Parse an amount and insist it fits the currency's minor units (no silent rounding)."""
     amount = to_decimal(value)
+    if abs(amount) >= MAX_AMOUNT:
+        raise MoneyError(f"{value} is too large an amount.")
     if amount != amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP):
         digits = currency_digits(currency)
         raise MoneyError(f"{value} has more decimal places than {currency} allows ({digits}).")

@@ -409,3 +409,21 @@ def receipt_emailed_record(*, receipt: Receipt, recipient: str) -> None:
             "currency": receipt.currency,
         },
     )
+
+
+def checkout_confirm_still_owed(*, checkout: CheckoutSession) -> None:
+    """Before a provider takes the payer's money: the invoice must still owe what the checkout
+    asks. A checkout opened before the invoice was paid, credited or voided another way is
+    cancelled instead, so the payer is never charged twice. A checkout that is already complete
+    is left to `checkout_complete`, which answers a repeat with the same payment."""
+    if not checkout.is_payable:
+        return
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=checkout.invoice_id)
+        owed = invoice.is_open and checkout.amount <= invoice.balance
+    if not owed:
+        checkout_cancel(checkout=checkout)
+        raise CheckoutError(
+            f"Invoice {invoice.number} no longer owes {_money(checkout.amount, checkout.currency)} "
+            f"{checkout.currency}; nothing was charged. Go back to the invoice to see what is due."
+        )

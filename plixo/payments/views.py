@@ -74,6 +74,7 @@ def sandbox_checkout(request, checkout_id):
     action = request.POST.get("action", "")
     try:
         if action == "pay":
+            services.checkout_confirm_still_owed(checkout=checkout)
             provider.simulate_success(checkout=checkout)
             return _back_to(checkout.success_url, request)
         if action == "cancel":

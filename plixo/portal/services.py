@@ -46,10 +46,18 @@ def _contact_on_file(invoice: Invoice) -> Contact | None:
 
 @transaction.atomic
 def portal_link_issue(
-    *, invoice: Invoice, contact: Contact | None = None, actor: User | None = None
+    *,
+    invoice: Invoice,
+    contact: Contact | None = None,
+    actor: User | None = None,
+    revoke_earlier: bool = True,
 ) -> tuple[PortalLink, str]:
     """A new single-use link for the invoice; every earlier link of the invoice is revoked in
-    the same transaction (PORTAL-2). Returns the link and its path `/p/<raw token>`."""
+    the same transaction (PORTAL-2). Returns the link and its path `/p/<raw token>`.
+
+    Self-service renewal passes `revoke_earlier=False`: anyone holding an old token may ask
+    for a renewal (the link only goes to the contact on file), so it must not be a way to end
+    the payer's live session or the link a colleague just sent."""
     # The invoice row lock serialises two issues at once, so exactly one link stays live.
     invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
     if invoice.status in ("void", "written_off"):
@@ -62,7 +70,11 @@ def portal_link_issue(
     elif contact.customer_id != invoice.customer_id:
         raise LedgerError("That contact belongs to another customer.")
     now = timezone.now()
-    revoked = PortalLink.objects.filter(invoice=invoice, revoked_at=None).update(revoked_at=now)
+    revoked = (
+        PortalLink.objects.filter(invoice=invoice, revoked_at=None).update(revoked_at=now)
+        if revoke_earlier
+        else 0
+    )
     raw = secrets.token_urlsafe(32)
     link = PortalLink.objects.create(
         organization_id=invoice.organization_id,
@@ -239,7 +251,7 @@ def portal_link_email(*, invoice: Invoice, contact: Contact) -> bool:
         # No email during maintenance; the payer can ask again once the portal is back.
         log.info("portal.renew_skipped_maintenance", invoice=str(invoice.public_id))
         return False
-    _, path = portal_link_issue(invoice=invoice, contact=contact)
+    _, path = portal_link_issue(invoice=invoice, contact=contact, revoke_earlier=False)
     context = {
         "invoice": invoice,
         "organization": invoice.organization,

@@ -199,3 +199,15 @@ def test_even_split_refuses_bad_input(kwargs, message):
     args = {"total": "100.00", "currency": "USD", "count": 3, "first_on": days(0), **kwargs}
     with pytest.raises(LedgerError, match=message):
         plan_installments_even(**args)
+
+
+def test_even_split_running_past_the_calendar_is_a_ledger_error():
+    import datetime as dt
+
+    from plixo.commitments.services import plan_installments_even
+    from plixo.ledger.models import LedgerError
+
+    with pytest.raises(LedgerError, match="past the calendar"):
+        plan_installments_even(
+            total="300.00", currency="USD", count=3, first_on=dt.date(9999, 12, 30)
+        )

@@ -112,3 +112,11 @@ def test_currency_codes_are_iso_4217_and_invoiceable():
     validate_currency_code("GBP")
     with pytest.raises(ValidationError, match="ISO 4217"):
         validate_currency_code("ABC")
+
+
+@pytest.mark.parametrize("value", ["1e30", "99999999999999999999999999999", "-1e16"])
+def test_absurdly_large_amounts_are_a_money_error_not_a_crash(value):
+    from plixo.core.money import MoneyError, parse_amount
+
+    with pytest.raises(MoneyError, match="too large"):
+        parse_amount(value, "USD")

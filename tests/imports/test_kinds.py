@@ -126,3 +126,27 @@ def test_other_organizations_data_is_never_touched(run_import, org, personas):
     run_import("customers", "customer_external_id,customer_name\nC-1,Acme\n")
     assert Customer.objects.get(organization=other, external_id="C-1").name == "Globex Acme"
     assert not Invoice.objects.exists()
+
+
+def test_a_new_primary_replaces_an_old_primary_edited_in_the_same_file(run_import, org):
+    run_import("customers", "customer_external_id,customer_name\nC-1,Acme\n")
+    run_import("contacts", "customer_external_id,email,name,is_primary\nC-1,y@acme.example,Y,yes\n")
+    batch = run_import(
+        "contacts",
+        "customer_external_id,email,name,is_primary\n"
+        "C-1,y@acme.example,Y2,\n"
+        "C-1,z@acme.example,Z,yes\n",
+    )
+    assert batch.status == "loaded", batch.summary
+    assert (batch.summary["created"], batch.summary["updated"]) == (1, 1)
+    primary = Contact.objects.get(customer__external_id="C-1", is_primary=True)
+    assert primary.email == "z@acme.example"
+    assert Contact.objects.get(email="y@acme.example").name == "Y2"
+
+
+def test_new_customers_take_the_organizations_currency_and_time_zone(run_import, org):
+    org.base_currency, org.time_zone = "EUR", "Europe/Berlin"
+    org.save()
+    run_import("customers", "customer_external_id,customer_name\nC-9,NoCur\n")
+    customer = org.customers.get(external_id="C-9")
+    assert (customer.currency, customer.time_zone) == ("EUR", "Europe/Berlin")

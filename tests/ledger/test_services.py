@@ -406,3 +406,33 @@ def test_timeline_record_labels_the_actor(org, customer, personas):
     at = timezone.now() - dt.timedelta(days=3)
     assert timeline_record(invoice=invoice, kind="email_sent", at=at).at == at
     assert [e.kind for e in invoice.timeline.order_by("-at", "-id")][0] == "note"
+
+
+def test_update_records_old_amount_in_the_old_currency(org, customer):
+    from plixo.ledger.services import invoice_update
+
+    invoice = new_invoice(org, customer, amount="100.50")
+    invoice_update(invoice=invoice, currency="JPY", amount="15000")
+    event = invoice.timeline.get(kind="updated")
+    assert event.data["changes"]["amount"] == {"from": "100.50", "to": "15000"}
+
+
+def test_editing_the_amount_down_to_what_was_credited_is_refused(org, customer):
+    from plixo.ledger.services import invoice_update
+
+    invoice = new_invoice(org, customer, amount="100.00")
+    invoice_write_off(invoice=invoice, actor=None, reason="Goodwill", amount=Decimal("30.00"))
+    with pytest.raises(LedgerError, match="must stay above"):
+        invoice_update(invoice=invoice, amount="30.00")
+    invoice.refresh_from_db()
+    assert invoice.status == "partially_paid" and invoice.balance == Decimal("70.00")
+
+
+def test_an_amount_change_records_the_balance_move(org, customer):
+    from plixo.ledger.services import invoice_update
+
+    invoice = new_invoice(org, customer, amount="100.00")
+    pay(org, invoice, "40.00")
+    invoice_update(invoice=invoice, amount="150.00")
+    changes = invoice.timeline.get(kind="updated").data["changes"]
+    assert changes["balance"] == {"from": "60.00", "to": "110.00"}

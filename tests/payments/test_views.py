@@ -173,3 +173,26 @@ def test_the_invoice_page_links_the_pdf_and_lists_receipts(invoice, controller_c
     assert "Receipts" in html and "R-000001" in html
     assert reverse("payments:receipt-pdf", kwargs={"receipt_id": payment.receipt.public_id}) in html
     assert "Pending" in html  # not emailed yet: the on-commit task never ran in this test
+
+
+def test_a_checkout_opened_before_the_invoice_was_paid_another_way_charges_nothing(
+    checkout, invoice, portal_session
+):
+    from plixo.ledger.services import AllocationRequest, payment_record
+
+    # Given the payer opened a checkout, and then staff recorded a wire for the whole invoice
+    payment_record(
+        organization=invoice.organization,
+        reference="WIRE-77",
+        amount=invoice.balance,
+        currency=invoice.currency,
+        allocations=[AllocationRequest(invoice=invoice, amount=invoice.balance)],
+    )
+    # When the payer clicks Pay on the old checkout
+    response = payer_client(portal_session).post(url(checkout), {"action": "pay"})
+    # Then nothing is charged and the checkout is closed
+    assert response.status_code == 409
+    assert "no longer owes" in response.content.decode()
+    assert Payment.objects.count() == 1
+    checkout.refresh_from_db()
+    assert checkout.status == CheckoutStatus.CANCELLED

@@ -121,9 +121,18 @@ def invoice_update(
     )
     if amount < moved:
         raise LedgerError(
-            f"The amount cannot be less than what has already been paid or credited ({moved})."
+            "The amount cannot be less than what has already been paid or credited "
+            f"({_money(moved, invoice.currency)})."
+        )
+    if amount == moved and invoice.adjustments.exists():
+        # Payments covering the corrected amount make it paid; credits or write-offs covering
+        # it must not pass as a payment: that takes a write-off, with its own row.
+        raise LedgerError(
+            "The amount must stay above what has been paid and credited "
+            f"({_money(moved, invoice.currency)}); write off the rest instead."
         )
     fields["currency"], fields["amount"] = currency, amount
+    old_currency, old_balance, old_status = invoice.currency, invoice.balance, invoice.status
     changes = {}
     for name, value in fields.items():
         if isinstance(value, str) and name not in ("currency",):
@@ -131,14 +140,23 @@ def invoice_update(
         old = getattr(invoice, name)
         if old != value:
             changes[name] = {
-                "from": _jsonable(old, invoice.currency),
+                "from": _jsonable(old, old_currency),
                 "to": _jsonable(value, currency),
             }
             setattr(invoice, name, value)
     if not changes:
         return invoice
     invoice.balance = invoice.amount - moved
-    invoice.status = _status_after_money_move(invoice)
+    wanted = _status_after_money_move(invoice)
+    invoice.check_transition(wanted)
+    invoice.status = wanted
+    if invoice.balance != old_balance:
+        changes["balance"] = {
+            "from": _jsonable(old_balance, old_currency),
+            "to": _jsonable(invoice.balance, currency),
+        }
+    if invoice.status != old_status:
+        changes["status"] = {"from": old_status, "to": invoice.status}
     invoice.save()
     timeline_record(
         invoice=invoice,

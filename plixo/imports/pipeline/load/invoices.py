@@ -3,8 +3,10 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 
+from plixo.core.money import quantize
 from plixo.imports.pipeline.load.base import Loader, Outcome, conflict
 from plixo.imports.pipeline.load.table import ImportTable
 from plixo.imports.pipeline.validate import RowError
@@ -56,7 +58,10 @@ class _Plan:
     status: str
 
 
-def _jsonable(value) -> str:
+def _jsonable(value, currency: str) -> str:
+    """Timeline data: amounts in the currency's minor units ("1050.00"), like the services."""
+    if isinstance(value, Decimal):
+        return str(quantize(value, currency))
     return str(value)
 
 
@@ -75,7 +80,10 @@ class InvoiceLoader(Loader):
     def plan_update(self, invoice: Invoice, row: dict) -> _Plan | None:
         number = invoice.number
         changes = {
-            name: {"from": _jsonable(getattr(invoice, name)), "to": _jsonable(row[name])}
+            name: {
+                "from": _jsonable(getattr(invoice, name), invoice.currency),
+                "to": _jsonable(row[name], row["currency"]),
+            }
             for name in INVOICE_IMPORT_FIELDS
             if getattr(invoice, name) != row[name]
         }
@@ -149,12 +157,14 @@ class InvoiceLoader(Loader):
         )
         # No ORDER BY: the model's ordering (due date) makes SQLite walk every invoice of the
         # organization in due-date order instead of probing the (organization, number) index.
-        existing = {
-            i.number: i
-            for i in Invoice.objects.filter(
-                organization_id=self.org_id, number__in=[p.row["number"] for p in rows]
-            ).order_by()
-        }
+        found = Invoice.objects.filter(
+            organization_id=self.org_id, number__in=[p.row["number"] for p in rows]
+        ).order_by()
+        if write and connection.features.has_select_for_update:
+            # A payment recorded meanwhile must not be overwritten by the balance read here:
+            # lock the rows, in pk order as `payment_record` does, so the two never deadlock.
+            found = found.select_for_update().order_by("pk")
+        existing = {i.number: i for i in found}
         new, updates = [], []
         for pending in rows:
             row = pending.row
@@ -356,7 +366,10 @@ class InvoiceLoader(Loader):
             if plan.status != invoice.status:
                 data["changes"]["status"] = {"from": invoice.status, "to": str(plan.status)}
             if plan.balance != invoice.balance:
-                data["changes"]["balance"] = {"from": str(invoice.balance), "to": str(plan.balance)}
+                data["changes"]["balance"] = {
+                    "from": _jsonable(invoice.balance, invoice.currency),
+                    "to": _jsonable(plan.balance, row["currency"]),
+                }
             for name in INVOICE_IMPORT_FIELDS:
                 setattr(invoice, name, row[name])
             if plan.void:
@@ -373,7 +386,7 @@ class InvoiceLoader(Loader):
                     )  # fmt: skip
                 )
             if plan.settle:
-                data["settled"] = str(plan.settle)
+                data["settled"] = _jsonable(plan.settle, row["currency"])
                 paid_ids.append(
                     self._settlement(
                         invoice_id=invoice.pk,

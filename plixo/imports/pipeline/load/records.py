@@ -38,12 +38,12 @@ class CustomerLoader(Loader):
             row = pending.row
             customer = existing.get(row["external_id"])
             if customer is None:
+                values = {k: row[k] for k in CUSTOMER_IMPORT_FIELDS if k in row}
+                # Like every other way of creating a customer: the organization's defaults.
+                values.setdefault("currency", self.organization.base_currency)
+                values.setdefault("time_zone", self.organization.time_zone)
                 new.append(
-                    Customer(
-                        organization_id=self.org_id,
-                        external_id=row["external_id"],
-                        **{k: row[k] for k in CUSTOMER_IMPORT_FIELDS if k in row},
-                    )
+                    Customer(organization_id=self.org_id, external_id=row["external_id"], **values)
                 )
                 continue
             diff = [
@@ -148,6 +148,15 @@ class ContactLoader(Loader):
                 Contact.objects.filter(customer_id=customer_id, is_primary=True).exclude(
                     email=email
                 ).update(is_primary=False, updated_at=now)
+            # A contact edited in this chunk that was the old primary must not write its
+            # loaded is_primary=True back over the demotion.
+            promoted = dict(demote)
+            for contact in changed:
+                if (
+                    contact.customer_id in promoted
+                    and contact.email != promoted[contact.customer_id]
+                ):
+                    contact.is_primary = False
             if changed:
                 Contact.objects.bulk_update(changed, ["name", "role", "is_primary", "updated_at"])
             Contact.objects.bulk_create(new)
