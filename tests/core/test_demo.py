@@ -234,3 +234,20 @@ def test_plixo_demo_serves_and_sigterm_stops_all_processes(tmp_path):
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_demo_has_promises_plans_and_disputes_through_the_services(db):
+    from plixo.commitments.models import PaymentPlan, Promise
+    from plixo.core.seeding.demo import demo_build
+    from plixo.disputes.models import Dispute, DisputeAttachment
+    from plixo.ledger.models import Invoice
+
+    demo_build()
+    assert Promise.objects.filter(organization__slug="demo").count() == 3
+    assert PaymentPlan.objects.filter(organization__slug="demo").count() == 2
+    disputes = Dispute.objects.filter(organization__slug="demo")
+    assert disputes.count() == 2 and DisputeAttachment.objects.count() == 1
+    for dispute in disputes:
+        assert dispute.invoice.status == "disputed"
+        assert dispute.invoice.timeline.filter(kind="dispute_filed").exists()
+    assert Invoice.objects.filter(organization__slug="demo", status="disputed").count() == 2

@@ -22,6 +22,7 @@ from plixo.core.models import Role, User
 from plixo.core.money import quantize
 from plixo.core.seeding import demo_catalog as catalog
 from plixo.core.seeding import words
+from plixo.core.seeding.demo_commitments import demo_commitments
 from plixo.core.seeding.members import (
     SeededOrganization,
     membership_ensure,
@@ -139,6 +140,12 @@ class _Story:
         self._create_invoices(plans)
         self._record_money(plans, customers)
         self._reminders_and_notes(plans)
+        demo_commitments(
+            organization=self.org,
+            today=self.today,
+            operator=self.person(Role.AR_OPERATOR),
+            contacts=self.contacts,
+        )
 
     # -- customers and contacts ----------------------------------------------------------
 
