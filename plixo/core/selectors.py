@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from plixo.core.models import AuditEvent, Membership, Organization
+from plixo.core.permissions import sees_only_own_accounts
 
 
 def memberships_for_user(*, user) -> QuerySet[Membership]:
@@ -32,3 +33,12 @@ def one_or_404(queryset: QuerySet, public_id):
         return queryset.get(public_id=public_id)
     except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} with that id.") from exc
+
+
+def visible_to(queryset: QuerySet, *, membership: Membership, owner_path: str) -> QuerySet:
+    """Rows of the member's organization; for Sales and CSMs only those on accounts they own,
+    `owner_path` leading from the row to the customer's owner (e.g. `customer__owner_id`)."""
+    queryset = queryset.filter(organization_id=membership.organization_id)
+    if sees_only_own_accounts(membership.role):
+        queryset = queryset.filter(**{owner_path: membership.user_id})
+    return queryset

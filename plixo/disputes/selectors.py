@@ -4,24 +4,23 @@ the accounts they own."""
 from django.db.models import QuerySet
 
 from plixo.core.models import Membership
-from plixo.core.permissions import sees_only_own_accounts
-from plixo.core.selectors import one_or_404
+from plixo.core.selectors import one_or_404, visible_to
 from plixo.disputes.models import Dispute, DisputeAttachment
 from plixo.ledger.models import Invoice
 
 
 def disputes_visible(*, membership: Membership) -> QuerySet[Dispute]:
-    qs = Dispute.objects.filter(organization_id=membership.organization_id)
-    if sees_only_own_accounts(membership.role):
-        qs = qs.filter(invoice__customer__owner_id=membership.user_id)
-    return qs
+    return visible_to(
+        Dispute.objects, membership=membership, owner_path="invoice__customer__owner_id"
+    )
 
 
 def attachments_visible(*, membership: Membership) -> QuerySet[DisputeAttachment]:
-    qs = DisputeAttachment.objects.filter(organization_id=membership.organization_id)
-    if sees_only_own_accounts(membership.role):
-        qs = qs.filter(dispute__invoice__customer__owner_id=membership.user_id)
-    return qs
+    return visible_to(
+        DisputeAttachment.objects,
+        membership=membership,
+        owner_path="dispute__invoice__customer__owner_id",
+    )
 
 
 def attachment_for(*, membership: Membership, public_id) -> DisputeAttachment:

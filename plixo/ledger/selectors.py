@@ -9,8 +9,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from plixo.core.models import Membership, Organization
-from plixo.core.permissions import sees_only_own_accounts
-from plixo.core.selectors import one_or_404
+from plixo.core.selectors import one_or_404, visible_to
 from plixo.ledger.models import (
     OPEN_STATUSES,
     Contact,
@@ -67,31 +66,19 @@ def _bucket_filter(bucket: Bucket, today: dt.date) -> Q:
 
 
 def customers_visible(*, membership: Membership) -> QuerySet[Customer]:
-    qs = Customer.objects.filter(organization_id=membership.organization_id)
-    if sees_only_own_accounts(membership.role):
-        qs = qs.filter(owner_id=membership.user_id)
-    return qs
+    return visible_to(Customer.objects, membership=membership, owner_path="owner_id")
 
 
 def invoices_visible(*, membership: Membership) -> QuerySet[Invoice]:
-    qs = Invoice.objects.filter(organization_id=membership.organization_id)
-    if sees_only_own_accounts(membership.role):
-        qs = qs.filter(customer__owner_id=membership.user_id)
-    return qs
+    return visible_to(Invoice.objects, membership=membership, owner_path="customer__owner_id")
 
 
 def contacts_visible(*, membership: Membership) -> QuerySet[Contact]:
-    qs = Contact.objects.filter(organization_id=membership.organization_id)
-    if sees_only_own_accounts(membership.role):
-        qs = qs.filter(customer__owner_id=membership.user_id)
-    return qs
+    return visible_to(Contact.objects, membership=membership, owner_path="customer__owner_id")
 
 
 def payments_visible(*, membership: Membership) -> QuerySet[Payment]:
-    qs = Payment.objects.filter(organization_id=membership.organization_id)
-    if sees_only_own_accounts(membership.role):
-        qs = qs.filter(customer__owner_id=membership.user_id)
-    return qs
+    return visible_to(Payment.objects, membership=membership, owner_path="customer__owner_id")
 
 
 def customer_for(*, membership: Membership, public_id) -> Customer:
