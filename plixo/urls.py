@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("plixo.portal.urls")),
     path("", include("plixo.payments.urls")),
     path("", include("plixo.disputes.urls")),
+    path("", include("plixo.comms.urls")),
+    path("webhooks/email/", include("plixo.comms.webhook_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -18,6 +18,7 @@ from plixo.core.money import MoneyError, currency_digits, is_currency, parse_amo
 from plixo.ledger.models import Contact, Invoice, LedgerError
 from plixo.ledger.selectors import org_today
 from plixo.ledger.services import timeline_record
+from plixo.ledger.services.cadence import cadence_notify
 
 PROMISE_MADE = "promise_made"
 PLAN_PROPOSED = "plan_proposed"
@@ -141,6 +142,7 @@ def promise_create(
             "contact": str(contact) if contact is not None else "",
         },
     )
+    cadence_notify(invoice=invoice, change="promise", actor=actor)
     return promise
 
 
@@ -258,4 +260,5 @@ def plan_propose(
             "contact": str(contact) if contact is not None else "",
         },
     )
+    cadence_notify(invoice=invoice, change="plan", actor=actor)
     return plan

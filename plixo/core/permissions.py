@@ -23,6 +23,11 @@ class Cap(StrEnum):
     TEAM_MANAGE = "team.manage"  # change roles and approval limits
     IMPORTS_RUN = "imports.run"  # upload CSV imports, see their summaries and reject logs
     PORTAL_LINKS = "portal.links"  # issue a payer's portal link (revokes the earlier ones)
+    MESSAGES_VIEW = "messages.view"  # drafts, the outbox and what was sent
+    MESSAGES_SEND = "messages.send"  # edit, approve, send and cancel drafts; retry failed email
+    CADENCES_MANAGE = "cadences.manage"  # cadences, segment rules, quiet hours, caps, test address
+    CONTACTS_SUPPRESS = "contacts.suppress"  # suppress a contact's email, lift a suppression
+    ORG_GO_LIVE = "org.go_live"  # switch the organization between test mode and live sending
 
 
 _EVERYTHING = frozenset(Cap)
@@ -41,10 +46,23 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.TEAM_VIEW,
             Cap.PORTAL_LINKS,
             Cap.IMPORTS_RUN,
+            Cap.MESSAGES_VIEW,
+            Cap.MESSAGES_SEND,
+            Cap.CADENCES_MANAGE,
+            Cap.CONTACTS_SUPPRESS,
         }
     ),
     Role.AR_OPERATOR: frozenset(
-        {Cap.LEDGER_VIEW, Cap.LEDGER_EDIT, Cap.PAYMENTS_RECORD, Cap.PORTAL_LINKS, Cap.IMPORTS_RUN}
+        {
+            Cap.LEDGER_VIEW,
+            Cap.LEDGER_EDIT,
+            Cap.PAYMENTS_RECORD,
+            Cap.PORTAL_LINKS,
+            Cap.IMPORTS_RUN,
+            Cap.MESSAGES_VIEW,
+            Cap.MESSAGES_SEND,
+            Cap.CONTACTS_SUPPRESS,
+        }
     ),
     Role.BILLING_ADMIN: frozenset(
         {
@@ -54,11 +72,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.OPS_VIEW,
             Cap.PORTAL_LINKS,
             Cap.IMPORTS_RUN,
+            Cap.MESSAGES_VIEW,
         }
     ),
-    Role.SALES: frozenset({Cap.LEDGER_VIEW}),
-    Role.CSM: frozenset({Cap.LEDGER_VIEW}),
-    Role.LEGAL: frozenset({Cap.LEDGER_VIEW, Cap.INVOICES_WRITE_OFF}),
+    Role.SALES: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW}),
+    Role.CSM: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW}),
+    Role.LEGAL: frozenset({Cap.LEDGER_VIEW, Cap.INVOICES_WRITE_OFF, Cap.MESSAGES_VIEW}),
 }
 
 # Sales and CSMs read their own accounts only: customers whose owner they are.

@@ -75,12 +75,33 @@ class Contact(models.Model):
     email = models.EmailField()
     role = models.CharField(max_length=60, blank=True, help_text="e.g. Accounts payable")
     is_primary = models.BooleanField(default=False)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_time_zone],
+        help_text="The contact's own time zone for quiet hours; empty: the customer's.",
+    )
     suppressed_until = models.DateTimeField(
         null=True,
         blank=True,
         help_text="No automated email until then; empty with a reason means indefinitely.",
     )
     suppression_reason = models.CharField(max_length=200, blank=True)
+    suppression_kind = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        choices=[
+            ("vacation", "Vacation"),
+            ("relationship", "Relationship-sensitive"),
+            ("bounced", "Bounced"),
+            ("complained", "Complained"),
+            ("other", "Other"),
+        ],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -43,11 +43,23 @@ JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
         JobSpec(
-            name="contacts.reactivate",
-            description="Lift contact suppressions whose reactivation date has passed.",
+            name="comms.suppressions_reactivate",
+            description="End contact suppressions whose reactivation date has passed.",
             every=timedelta(minutes=15),
-            task_path="plixo.ledger.tasks.contacts_reactivate",
+            task_path="plixo.comms.tasks.suppressions_reactivate",
             result_format="{} contacts reactivated",
+        ),
+        JobSpec(
+            name="comms.cadence_tick",
+            description="Enrol new invoices in their cadence and draft the steps that fell due.",
+            every=timedelta(minutes=5),
+            task_path="plixo.comms.tasks.cadence_tick",
+        ),
+        JobSpec(
+            name="comms.outbox_send",
+            description="Send queued email within quiet hours and caps; recover dead claims.",
+            every=timedelta(minutes=1),
+            task_path="plixo.comms.tasks.outbox_send",
         ),
         JobSpec(
             name="tasks.prune",

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "plixo.payments",
     "plixo.commitments",
     "plixo.disputes",
+    "plixo.comms",
 ]
 
 MIDDLEWARE = [

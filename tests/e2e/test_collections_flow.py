@@ -193,7 +193,7 @@ def test_customers_payments_team_and_ops_pages(request, harbor, live_server, scr
     shoot(page, screenshots, "team", viewport)
 
     page.goto(f"{live_server.url}/ops/")
-    expect(page.locator("main")).to_contain_text("contacts.reactivate")
+    expect(page.locator("main")).to_contain_text("comms.suppressions_reactivate")
     shoot(page, screenshots, "ops", viewport)
 
     assert page.js_errors == [], page.js_errors

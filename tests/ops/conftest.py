@@ -39,7 +39,7 @@ def counting_job(monkeypatch):
 
 # The ops tests check the scheduling machinery against the two jobs ops itself declares; jobs
 # other apps register (receipts, imports …) are tested with those apps.
-OPS_OWN_JOBS = {"contacts.reactivate", "tasks.prune"}
+OPS_OWN_JOBS = {"comms.suppressions_reactivate", "tasks.prune"}
 
 
 @pytest.fixture(autouse=True)

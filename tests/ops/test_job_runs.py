@@ -23,11 +23,11 @@ def test_a_successful_run_records_status_result_and_count():
     due = ContactFactory(suppressed_until=timezone.now() - dt.timedelta(hours=1))
     later = ContactFactory(suppressed_until=timezone.now() + dt.timedelta(days=3))
 
-    result = job_run.enqueue("contacts.reactivate", scheduled=False)
+    result = job_run.enqueue("comms.suppressions_reactivate", scheduled=False)
 
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value == "1 contacts reactivated"
-    job = Job.objects.get(name="contacts.reactivate")
+    job = Job.objects.get(name="comms.suppressions_reactivate")
     assert job.last_status == Job.Status.OK
     assert job.last_result == "1 contacts reactivated"
     assert job.last_error == ""

@@ -34,7 +34,7 @@ def test_list_shows_every_job_with_its_schedule():
     header, *rows = out.splitlines()
     for column in ("NAME", "EVERY", "PAUSED", "LAST RUN", "STATUS", "NEXT RUN", "LAST RESULT"):
         assert column in header
-    assert rows[0].split()[:4] == ["contacts.reactivate", "15", "min", "no"]
+    assert rows[0].split()[:4] == ["comms.suppressions_reactivate", "15", "min", "no"]
     assert "2026-03-02 09:00:00 UTC" in rows[0]
     assert rows[1].split()[:4] == ["tasks.prune", "1", "day", "no"]
 
@@ -46,8 +46,8 @@ def test_list_json_is_one_object():
     assert code == 0
     payload = json.loads(out)
     by_name = {job["name"]: job for job in payload["jobs"]}
-    assert set(by_name) == {"contacts.reactivate", "tasks.prune"}
-    reactivate = by_name["contacts.reactivate"]
+    assert set(by_name) == {"comms.suppressions_reactivate", "tasks.prune"}
+    reactivate = by_name["comms.suppressions_reactivate"]
     assert reactivate["every_seconds"] == 900
     assert reactivate["paused"] is False
     assert reactivate["last_status"] == "never"
@@ -72,8 +72,8 @@ def test_pause_and_resume_round_trip_with_json():
 
 
 def test_a_paused_job_is_not_scheduled():
-    jobs_cli("pause", "contacts.reactivate")
-    assert "contacts.reactivate" not in services.jobs_enqueue_due()
+    jobs_cli("pause", "comms.suppressions_reactivate")
+    assert "comms.suppressions_reactivate" not in services.jobs_enqueue_due()
 
 
 def test_run_runs_the_job_in_process_and_records_it(counting_job):
@@ -105,7 +105,7 @@ def test_run_of_a_failing_job_exits_1_and_still_prints_the_record(failing_job):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("pause", "nope"), "Unknown job 'nope'. Known jobs: contacts.reactivate, tasks.prune."),
+        (("pause", "nope"), "Unknown job 'nope'. Known jobs: comms.suppressions_reactivate, tasks.prune."),
         (("run", "nope"), "Unknown job 'nope'"),
         (("resume",), "`jobs resume` needs a job name."),
         (("list", "tasks.prune"), "`jobs list` takes no job name."),

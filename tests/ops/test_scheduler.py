@@ -43,7 +43,7 @@ def test_sync_creates_a_row_per_registered_job_and_keeps_paused_flags():
     with time_machine.travel(T0, tick=False):
         rows = services.jobs_sync()
     assert [row.name for row in rows] == sorted(JOBS)
-    assert job("contacts.reactivate").every_seconds == 15 * 60
+    assert job("comms.suppressions_reactivate").every_seconds == 15 * 60
     assert job("tasks.prune").every_seconds == 24 * 3600
     assert job("tasks.prune").next_run_at == T0
 
@@ -60,7 +60,7 @@ def test_a_tick_enqueues_only_due_unpaused_jobs(counting_job, enqueued):
     with time_machine.travel(T0, tick=False) as traveller:
         services.jobs_sync()
         services.job_pause(name="tasks.prune", actor_label="ops")
-        Job.objects.filter(name="contacts.reactivate").update(next_run_at=T0 + MINUTE)
+        Job.objects.filter(name="comms.suppressions_reactivate").update(next_run_at=T0 + MINUTE)
 
         outcome = Scheduler(holder="s1").tick()
 
@@ -77,8 +77,8 @@ def test_a_tick_enqueues_only_due_unpaused_jobs(counting_job, enqueued):
         assert job("tasks.prune").last_status == Job.Status.NEVER
 
         traveller.shift(MINUTE)
-        assert Scheduler(holder="s1").tick().enqueued == ["contacts.reactivate"]
-        assert enqueued == ["test.count", "contacts.reactivate"]
+        assert Scheduler(holder="s1").tick().enqueued == ["comms.suppressions_reactivate"]
+        assert enqueued == ["test.count", "comms.suppressions_reactivate"]
         assert SchedulerLease.objects.get().last_tick_at == T0 + MINUTE
 
 
@@ -217,7 +217,7 @@ def test_scheduler_once_command_runs_one_tick():
         call_command("scheduler", "--once", stdout=out)
 
     lines = out.getvalue().splitlines()
-    assert lines == ["Enqueued: contacts.reactivate, tasks.prune", "No job was due."]
+    assert lines == ["Enqueued: comms.suppressions_reactivate, tasks.prune", "No job was due."]
     # --once gives the lease back, so a long-running scheduler is not kept waiting.
     assert SchedulerLease.objects.get().holder == ""
 

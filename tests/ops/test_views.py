@@ -34,7 +34,7 @@ def test_viewers_see_jobs_health_and_maintenance(personas, role):
 
     assert response.status_code == 200
     body = response.content.decode()
-    assert "contacts.reactivate" in body
+    assert "comms.suppressions_reactivate" in body
     assert "Lift contact suppressions" in body
     assert "tasks.prune" in body and "1 day" in body and "15 min" in body
     assert "Never run" in body
@@ -72,16 +72,16 @@ def test_pause_resume_and_run_from_the_page(personas):
     client = personas.client_for(Role.AR_MANAGER)
     who = str(personas.members[Role.AR_MANAGER].user)
 
-    response = client.post(action_url("pause", "contacts.reactivate"), follow=True)
+    response = client.post(action_url("pause", "comms.suppressions_reactivate"), follow=True)
     assert response.redirect_chain[-1][0] == INDEX
-    job = Job.objects.get(name="contacts.reactivate")
+    job = Job.objects.get(name="comms.suppressions_reactivate")
     assert job.paused is True and job.paused_by == who
     body = response.content.decode()
-    assert "Paused contacts.reactivate" in body
-    assert action_url("resume", "contacts.reactivate") in body
+    assert "Paused comms.suppressions_reactivate" in body
+    assert action_url("resume", "comms.suppressions_reactivate") in body
 
-    client.post(action_url("resume", "contacts.reactivate"))
-    assert Job.objects.get(name="contacts.reactivate").paused is False
+    client.post(action_url("resume", "comms.suppressions_reactivate"))
+    assert Job.objects.get(name="comms.suppressions_reactivate").paused is False
 
     response = client.post(action_url("run", "tasks.prune"), follow=True)
     job = Job.objects.get(name="tasks.prune")

@@ -10,6 +10,7 @@ from plixo.ledger.models import (
     TimelineEvent,
 )
 from plixo.ledger.services.invoices import _status_after_money_move
+from plixo.ledger.services.cadence import cadence_notify
 from plixo.ledger.services.timeline import timeline_record
 
 
@@ -33,6 +34,7 @@ def invoice_dispute_open(
         actor_label=actor_label,
         data={"from": before, "to": invoice.status, "reason": "Dispute filed"},
     )
+    cadence_notify(invoice=invoice, change="dispute_opened", actor=actor)
     return invoice
 
 
@@ -61,4 +63,5 @@ def invoice_dispute_close(
         actor_label=actor_label,
         data={"from": before, "to": invoice.status, "reason": "Dispute closed"},
     )
+    cadence_notify(invoice=invoice, change="dispute_closed", actor=actor)
     return invoice

@@ -15,6 +15,7 @@ from plixo.ledger.models import (
     LedgerError,
     TimelineEvent,
 )
+from plixo.ledger.services.cadence import cadence_notify
 from plixo.ledger.services.timeline import _jsonable, _money, timeline_record
 
 INVOICE_EDITABLE = ("issue_date", "due_date", "amount", "currency", "po_number", "description")
@@ -165,6 +166,11 @@ def invoice_update(
         actor_label=actor_label,
         data={"changes": changes},
     )
+    if {"due_date", "amount", "balance", "status"} & set(changes):
+        # A new due date moves every step; a closed invoice stops its cadence.
+        cadence_notify(
+            invoice=invoice, change="updated" if invoice.is_open else "closed", actor=actor
+        )
     return invoice
 
 
@@ -205,6 +211,7 @@ def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoic
             "from": before,
         },
     )
+    cadence_notify(invoice=invoice, change="closed", actor=actor)
     return invoice
 
 
@@ -255,4 +262,5 @@ def invoice_write_off(
             "to": invoice.status,
         },
     )
+    cadence_notify(invoice=invoice, change="closed" if not invoice.is_open else "updated", actor=actor)
     return invoice

@@ -22,6 +22,7 @@ from plixo.ledger.models import (
     TimelineEvent,
 )
 from plixo.ledger.services.invoices import _status_after_money_move
+from plixo.ledger.services.cadence import cadence_notify
 from plixo.ledger.services.timeline import _money, timeline_record
 
 
@@ -153,6 +154,7 @@ def payment_record(
                 "to": invoice.status,
             },
         )
+        cadence_notify(invoice=invoice, change="payment", actor=actor)
     return payment
 
 

@@ -1,0 +1,61 @@
+"""Every write of the comms app, re-exported: cadences and rules, the cadence engine (tick and
+reactions to invoice changes), drafts, the outbox, suppression and provider tracking events."""
+
+from plixo.comms.services.cadences import (
+    StepSpec,
+    cadence_create,
+    cadence_update,
+    segment_rule_create,
+    segment_rule_delete,
+    segment_rule_update,
+)
+from plixo.comms.services.enrollment import (
+    TickResult,
+    cadence_invoice_changed,
+    cadence_tick,
+    enrollment_ensure,
+    messages_cancel,
+)
+from plixo.comms.services.messages import (
+    message_approve,
+    message_cancel,
+    message_edit,
+    message_requeue,
+    message_send_now,
+)
+from plixo.comms.services.outbox import message_deliver, outbox_recover, outbox_send
+from plixo.comms.services.setup import default_cadences_ensure, sending_settings_for
+from plixo.comms.services.suppression import (
+    SUPPRESSION_KINDS,
+    contact_suppress,
+    contact_unsuppress,
+    suppressions_reactivate,
+)
+
+__all__ = [
+    "SUPPRESSION_KINDS",
+    "StepSpec",
+    "TickResult",
+    "cadence_create",
+    "cadence_invoice_changed",
+    "cadence_tick",
+    "cadence_update",
+    "contact_suppress",
+    "contact_unsuppress",
+    "default_cadences_ensure",
+    "enrollment_ensure",
+    "message_approve",
+    "message_cancel",
+    "message_deliver",
+    "message_edit",
+    "message_requeue",
+    "message_send_now",
+    "messages_cancel",
+    "outbox_recover",
+    "outbox_send",
+    "segment_rule_create",
+    "segment_rule_delete",
+    "segment_rule_update",
+    "sending_settings_for",
+    "suppressions_reactivate",
+]

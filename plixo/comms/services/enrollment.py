@@ -1,0 +1,657 @@
+"""The cadence engine: which cadence chases each invoice, when its next step falls due, and
+what a payment, a promise, a plan or a dispute does to it.
+
+`cadence_tick` (the `comms.cadence_tick` job) does two things, both by index:
+1. enrol invoices it has not seen yet: those with a primary key above `TickState` (every path
+   that creates invoices — web, API, imports, seeding — is covered without hooks);
+2. evaluate enrollments whose `next_action_at` has passed: draft the step that fell due (one
+   per invoice per step, unique in the database), pause for a pending promise, a plan or a
+   dispute, re-enter with a tailored follow-up after a missed promise or plan installment, or
+   stop when the invoice is closed.
+
+Ledger, commitment and dispute services call `cadence_invoice_changed` inside their own
+transaction, so a payment, a promise, a plan or a dispute cancels unsent drafts and pauses or
+stops the cadence at once, with the reason on the timeline.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import structlog
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from plixo.comms.defaults import FOLLOWUPS
+from plixo.comms.models import (
+    Cadence,
+    CadenceEnrollment,
+    CadenceStep,
+    Message,
+    SegmentRule,
+    TickState,
+)
+from plixo.comms.services.setup import default_cadences_ensure
+from plixo.commitments.models import PaymentPlan, PlanInstallment, Promise
+from plixo.core.models import Organization, User
+from plixo.ledger.models import OPEN_STATUSES, Contact, Invoice, InvoiceStatus, TimelineEvent
+
+log = structlog.get_logger("plixo.comms")
+
+ENROL_BATCH = 2000
+DUE_BATCH = 1000
+# Drafts for a day's steps are written at this local time of the organization, so operators
+# find them in the morning; the send window decides when they actually go.
+DRAFT_HOUR = dt.time(6, 0)
+CADENCE_LABEL = "Plixo cadence"
+
+PAUSING_PLAN_STATUSES = frozenset(
+    {
+        PaymentPlan.Status.PROPOSED,
+        PaymentPlan.Status.PENDING_APPROVAL,
+        PaymentPlan.Status.APPROVED,
+        PaymentPlan.Status.ACTIVE,
+    }
+)
+CLOSED_STATES = frozenset({CadenceEnrollment.State.STOPPED})
+
+
+@dataclass
+class TickResult:
+    enrolled: int = 0
+    evaluated: int = 0
+    drafted: int = 0
+    queued: int = 0
+    paused: int = 0
+    stopped: int = 0
+    finished: int = 0
+    cancelled: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.drafted} drafts, {self.queued} queued, {self.enrolled} enrolled, "
+            f"{self.paused} paused, {self.stopped} stopped"
+        )
+
+
+# --- organization context (cadences, steps, rules), cached per tick ---------------------------
+
+
+@dataclass
+class OrgPlan:
+    organization: Organization
+    zone: ZoneInfo
+    default: Cadence | None
+    cadences: dict[int, Cadence]
+    steps: dict[int, list[CadenceStep]]  # cadence id -> active steps by offset
+    rules: list[SegmentRule]
+
+    def today(self, now: dt.datetime) -> dt.date:
+        return now.astimezone(self.zone).date()
+
+    def at(self, day: dt.date, when: dt.time = DRAFT_HOUR) -> dt.datetime:
+        return dt.datetime.combine(day, when).replace(tzinfo=self.zone).astimezone(dt.UTC)
+
+
+class OrgPlans:
+    def __init__(self):
+        self._plans: dict[int, OrgPlan] = {}
+
+    def get(self, organization_id: int) -> OrgPlan:
+        plan = self._plans.get(organization_id)
+        if plan is None:
+            organization = Organization.objects.get(pk=organization_id)
+            default_cadences_ensure(organization)
+            cadences = {
+                c.pk: c for c in Cadence.objects.filter(organization=organization, is_active=True)
+            }
+            steps: dict[int, list[CadenceStep]] = defaultdict(list)
+            for step in CadenceStep.objects.filter(
+                cadence_id__in=list(cadences), is_active=True
+            ).order_by("offset_days"):
+                steps[step.cadence_id].append(step)
+            rules = list(
+                SegmentRule.objects.filter(
+                    organization=organization, cadence__is_active=True
+                ).order_by("priority", "id")
+            )
+            default = next((c for c in cadences.values() if c.is_default), None)
+            plan = OrgPlan(
+                organization, ZoneInfo(organization.time_zone), default, cadences, steps, rules
+            )
+            self._plans[organization_id] = plan
+        return plan
+
+
+def _rule_matches(rule: SegmentRule, invoice: Invoice, days_overdue: int) -> bool:
+    customer = invoice.customer
+    if rule.segment and rule.segment.casefold() != (customer.segment or "").casefold():
+        return False
+    if rule.currency and rule.currency != invoice.currency:
+        return False
+    if rule.min_amount is not None and invoice.balance < rule.min_amount:
+        return False
+    if rule.max_amount is not None and invoice.balance > rule.max_amount:
+        return False
+    if rule.min_days_overdue is not None and days_overdue < rule.min_days_overdue:
+        return False
+    if rule.max_days_overdue is not None and days_overdue > rule.max_days_overdue:
+        return False
+    if rule.min_risk is not None and customer.risk_score < rule.min_risk:
+        return False
+    return not (rule.max_risk is not None and customer.risk_score > rule.max_risk)
+
+
+def cadence_for_invoice(plan: OrgPlan, invoice: Invoice, today: dt.date) -> Cadence | None:
+    """The first segment rule (by priority) that matches assigns the cadence; otherwise the
+    default cadence."""
+    days = (today - invoice.due_date).days
+    for rule in plan.rules:
+        if _rule_matches(rule, invoice, days):
+            return plan.cadences.get(rule.cadence_id)
+    return plan.default
+
+
+# --- facts about a batch of invoices ---------------------------------------------------------
+
+
+@dataclass
+class Facts:
+    """What blocks or re-enters chasing, read for a whole batch in a few queries."""
+
+    promises: dict[int, list[Promise]] = field(default_factory=lambda: defaultdict(list))
+    plans: dict[int, list[PaymentPlan]] = field(default_factory=lambda: defaultdict(list))
+    installments: dict[int, list[PlanInstallment]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    purposes: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    contacts: dict[int, Contact] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, invoices: list[Invoice]) -> "Facts":
+        facts = cls()
+        ids = [i.pk for i in invoices]
+        if not ids:
+            return facts
+        for promise in Promise.objects.filter(
+            invoice_id__in=ids, status__in=[Promise.Status.OPEN, Promise.Status.MISSED]
+        ).order_by("promised_on", "id"):
+            facts.promises[promise.invoice_id].append(promise)
+        plans = list(
+            PaymentPlan.objects.filter(
+                invoice_id__in=ids,
+                status__in=[*PAUSING_PLAN_STATUSES, PaymentPlan.Status.DEFAULTED],
+            ).order_by("created_at", "id")
+        )
+        for plan in plans:
+            facts.plans[plan.invoice_id].append(plan)
+        if plans:
+            for inst in PlanInstallment.objects.filter(
+                plan_id__in=[p.pk for p in plans], status__in=["pending", "missed"]
+            ).order_by("due_on", "sequence"):
+                facts.installments[inst.plan_id].append(inst)
+        for invoice_id, purpose in Message.objects.filter(invoice_id__in=ids).values_list(
+            "invoice_id", "purpose"
+        ):
+            facts.purposes[invoice_id].add(purpose)
+        customer_ids = {i.customer_id for i in invoices}
+        for contact in Contact.objects.filter(customer_id__in=customer_ids).order_by(
+            "-is_primary", "created_at", "id"
+        ):
+            facts.contacts.setdefault(contact.customer_id, contact)
+        return facts
+
+
+@dataclass
+class Verdict:
+    state: str
+    reason: str
+    next_action_at: dt.datetime | None
+    followup: str = ""  # a follow-up to draft now ("promise_missed:<id>")
+    step: CadenceStep | None = None  # the step to draft now
+    skipped: int = 0  # earlier steps passed over (the invoice joined late)
+    last_offset: int | None = None
+
+
+def _judge(
+    enrollment: CadenceEnrollment,
+    invoice: Invoice,
+    plan: OrgPlan,
+    facts: Facts,
+    now: dt.datetime,
+) -> Verdict:
+    """What the cadence should do for one invoice now. Pure: reads, never writes."""
+    State = CadenceEnrollment.State
+    today = plan.today(now)
+    tomorrow_check = plan.at(today + dt.timedelta(days=1))
+    if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
+        label = invoice.get_status_display().lower()
+        return Verdict(State.STOPPED, f"Invoice is {label}", None)
+    if invoice.status == InvoiceStatus.DISPUTED:
+        # A dispute's closing calls cadence_invoice_changed, which brings the invoice back.
+        return Verdict(State.PAUSED, "Invoice is disputed", None)
+    followup = ""
+    for p in facts.plans.get(invoice.pk, ()):
+        pending = facts.installments.get(p.pk, [])
+        late = [i for i in pending if i.due_on < today]
+        if p.status == PaymentPlan.Status.DEFAULTED or late:
+            first = late[0] if late else None
+            key = f"plan_missed:{p.pk}:{first.sequence if first else 'defaulted'}"
+            if f"followup:{key}" not in facts.purposes.get(invoice.pk, set()):
+                followup = key
+            continue
+        if p.status in PAUSING_PLAN_STATUSES:
+            upcoming = [i.due_on for i in pending]
+            recheck = plan.at(min(upcoming) + dt.timedelta(days=1)) if upcoming else tomorrow_check
+            label = p.get_status_display().lower()
+            return Verdict(State.PAUSED, f"Payment plan {label}", max(recheck, tomorrow_check))
+    for promise in facts.promises.get(invoice.pk, ()):
+        if promise.status == Promise.Status.OPEN and promise.promised_on >= today:
+            return Verdict(
+                State.PAUSED,
+                f"Promise to pay on {promise.promised_on:%Y-%m-%d}",
+                plan.at(promise.promised_on + dt.timedelta(days=1)),
+            )
+        key = f"promise_missed:{promise.pk}"
+        if not followup and f"followup:{key}" not in facts.purposes.get(invoice.pk, set()):
+            followup = key
+    if enrollment.followup and not followup:
+        key = enrollment.followup
+        if f"followup:{key}" not in facts.purposes.get(invoice.pk, set()):
+            followup = key
+    cadence = plan.cadences.get(enrollment.cadence_id) if enrollment.cadence_id else None
+    if cadence is None:
+        cadence = cadence_for_invoice(plan, invoice, today)
+        enrollment.cadence = cadence
+    if followup:
+        # The tailored follow-up goes alone; a regular step due today waits for tomorrow.
+        return Verdict(State.ACTIVE, "", tomorrow_check, followup=followup)
+    if cadence is None:
+        return Verdict(State.STOPPED, "No active cadence", None)
+    steps = plan.steps.get(cadence.pk, [])
+    last = enrollment.last_offset
+    pending_steps = [s for s in steps if last is None or s.offset_days > last]
+    due = [s for s in pending_steps if invoice.due_date + dt.timedelta(days=s.offset_days) <= today]
+    step, skipped = None, 0
+    if due:
+        # An invoice that joins late (imported 60 days overdue) gets the latest step that fell
+        # due, not every earlier one at once.
+        step, skipped = due[-1], len(due) - 1
+        last = step.offset_days
+    following = [s for s in steps if last is None or s.offset_days > last]
+    if following:
+        next_day = invoice.due_date + dt.timedelta(days=following[0].offset_days)
+        return Verdict(
+            State.ACTIVE,
+            "",
+            plan.at(next_day),
+            step=step,
+            skipped=skipped,
+            last_offset=last,
+        )
+    # Every step is done. While commitments are open, look again daily: a promise broken or
+    # an installment missed brings a follow-up.
+    has_commitments = bool(facts.promises.get(invoice.pk) or facts.plans.get(invoice.pk))
+    return Verdict(
+        State.FINISHED,
+        "All steps done",
+        tomorrow_check if has_commitments else None,
+        step=step,
+        skipped=skipped,
+        last_offset=last,
+    )
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _message_for(
+    *,
+    invoice: Invoice,
+    plan: OrgPlan,
+    contact: Contact | None,
+    cadence: Cadence | None,
+    step: CadenceStep | None,
+    followup: str = "",
+    now: dt.datetime,
+) -> Message:
+    if step is not None:
+        kind, purpose = Message.Kind.STEP, f"step:{step.pk}"
+        tone, subject, body = step.tone, step.subject, step.body
+    else:
+        kind, purpose = Message.Kind.FOLLOWUP, f"followup:{followup}"
+        tone, subject, body = FOLLOWUPS[followup.split(":")[0]]
+    approval = cadence.requires_approval if cadence is not None else True
+    return Message(
+        organization_id=invoice.organization_id,
+        invoice=invoice,
+        contact=contact,
+        cadence=cadence,
+        step=step,
+        kind=kind,
+        purpose=purpose,
+        idempotency_key=f"{invoice.organization_id}:{invoice.pk}:{purpose}",
+        tone=tone,
+        subject=subject,
+        body=body,
+        requires_approval=approval,
+        status=Message.Status.DRAFT if approval else Message.Status.QUEUED,
+        send_after=None if approval else now,
+        intended_email=contact.email if contact else "",
+    )
+
+
+def _drafted_event(message: Message, invoice: Invoice, now: dt.datetime, skipped: int):
+    data = {
+        "message": str(message.public_id),
+        "subject": message.subject,
+        "to": message.intended_email,
+        "cadence": message.cadence.name if message.cadence else "",
+        "step": f"{message.step.offset_days:+d}" if message.step else message.purpose,
+        "awaiting_approval": message.requires_approval,
+    }
+    if skipped:
+        data["earlier_steps_skipped"] = skipped
+    if message.contact is None:
+        data["warning"] = "No contact on file: add one before this can be sent."
+    return TimelineEvent(
+        organization_id=invoice.organization_id,
+        invoice=invoice,
+        kind="email_drafted" if message.requires_approval else "email_queued",
+        actor_label=CADENCE_LABEL,
+        at=now,
+        data=data,
+    )
+
+
+def _state_event(invoice: Invoice, kind: str, reason: str, now: dt.datetime, actor=None):
+    return TimelineEvent(
+        organization_id=invoice.organization_id,
+        invoice=invoice,
+        kind=kind,
+        actor=actor,
+        actor_label=str(actor) if actor is not None else CADENCE_LABEL,
+        at=now,
+        data={"reason": reason},
+    )
+
+
+STATE_EVENT_KIND = {
+    CadenceEnrollment.State.PAUSED: "cadence_paused",
+    CadenceEnrollment.State.STOPPED: "cadence_stopped",
+    CadenceEnrollment.State.ACTIVE: "cadence_resumed",
+}
+
+
+def _apply(
+    enrollments: list[CadenceEnrollment],
+    plans: OrgPlans,
+    now: dt.datetime,
+    result: TickResult,
+    *,
+    actor: User | None = None,
+) -> list[Message]:
+    """Judge each enrollment and write the outcome: drafts, state, next time, timeline."""
+    invoices = [e.invoice for e in enrollments]
+    facts = Facts.load(invoices)
+    messages: list[Message] = []
+    events: list[TimelineEvent] = []
+    for enrollment in enrollments:
+        invoice = enrollment.invoice
+        plan = plans.get(invoice.organization_id)
+        verdict = _judge(enrollment, invoice, plan, facts, now)
+        result.evaluated += 1
+        contact = facts.contacts.get(invoice.customer_id)
+        cadence = plan.cadences.get(enrollment.cadence_id) if enrollment.cadence_id else None
+        if verdict.followup:
+            msg = _message_for(
+                invoice=invoice,
+                plan=plan,
+                contact=contact,
+                cadence=cadence,
+                step=None,
+                followup=verdict.followup,
+                now=now,
+            )
+            messages.append(msg)
+            events.append(_drafted_event(msg, invoice, now, 0))
+        if verdict.step is not None and f"step:{verdict.step.pk}" not in facts.purposes.get(
+            invoice.pk, set()
+        ):
+            msg = _message_for(
+                invoice=invoice,
+                plan=plan,
+                contact=contact,
+                cadence=cadence,
+                step=verdict.step,
+                now=now,
+            )
+            messages.append(msg)
+            events.append(_drafted_event(msg, invoice, now, verdict.skipped))
+        previous = enrollment.state
+        if verdict.state != previous and verdict.state in STATE_EVENT_KIND:
+            if not (previous == CadenceEnrollment.State.FINISHED and verdict.state == "active"):
+                events.append(
+                    _state_event(
+                        invoice,
+                        STATE_EVENT_KIND[verdict.state],
+                        verdict.reason or "Back in its cadence",
+                        now,
+                        actor,
+                    )
+                )
+        if verdict.state == CadenceEnrollment.State.PAUSED:
+            result.paused += previous != verdict.state
+        elif verdict.state == CadenceEnrollment.State.STOPPED:
+            result.stopped += previous != verdict.state
+        elif verdict.state == CadenceEnrollment.State.FINISHED:
+            result.finished += previous != verdict.state
+        enrollment.state = verdict.state
+        enrollment.reason = verdict.reason[:200]
+        enrollment.next_action_at = verdict.next_action_at
+        if verdict.last_offset is not None:
+            enrollment.last_offset = verdict.last_offset
+        if verdict.followup or enrollment.followup.startswith("dispute_resolved"):
+            enrollment.followup = ""
+        enrollment.updated_at = now
+    _messages_write(messages)
+    TimelineEvent.objects.bulk_create(events, batch_size=1000)
+    CadenceEnrollment.objects.bulk_update(
+        enrollments,
+        ["cadence", "state", "reason", "next_action_at", "last_offset", "followup", "updated_at"],
+        batch_size=1000,
+    )
+    result.drafted += sum(1 for m in messages if m.status == Message.Status.DRAFT)
+    result.queued += sum(1 for m in messages if m.status == Message.Status.QUEUED)
+    return messages
+
+
+def _messages_write(messages: list[Message]) -> None:
+    """Insert the batch's messages. The unique (invoice, purpose) constraint is the last word:
+    if a concurrent run wrote one of them first, the batch is written one by one and the
+    duplicate is dropped."""
+    if not messages:
+        return
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(messages, batch_size=1000)
+    except IntegrityError:
+        for message in messages:
+            try:
+                with transaction.atomic():
+                    message.save(force_insert=True)
+            except IntegrityError:
+                message.pk = None
+
+
+# --- enrolment ---------------------------------------------------------------------------------
+
+
+def _enrol(invoices: list[Invoice], plans: OrgPlans, now: dt.datetime) -> list[CadenceEnrollment]:
+    rows = []
+    for invoice in invoices:
+        plan = plans.get(invoice.organization_id)
+        is_open = invoice.status in OPEN_STATUSES and invoice.balance > 0
+        cadence = cadence_for_invoice(plan, invoice, plan.today(now)) if is_open else None
+        rows.append(
+            CadenceEnrollment(
+                organization_id=invoice.organization_id,
+                invoice=invoice,
+                cadence=cadence,
+                state=CadenceEnrollment.State.ACTIVE if is_open else CadenceEnrollment.State.STOPPED,
+                reason="" if is_open else f"Invoice is {invoice.get_status_display().lower()}",
+                # Judged on this same tick (or the next one) like any due enrollment.
+                next_action_at=now if is_open else None,
+            )
+        )
+    CadenceEnrollment.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return rows
+
+
+def _enrol_new(plans: OrgPlans, now: dt.datetime, result: TickResult) -> None:
+    state, _ = TickState.objects.get_or_create(pk=1)
+    through = state.enrolled_through
+    while True:
+        batch = list(
+            Invoice.objects.filter(pk__gt=through)
+            .select_related("customer")
+            .order_by("pk")[:ENROL_BATCH]
+        )
+        if not batch:
+            break
+        with transaction.atomic():
+            _enrol(batch, plans, now)
+            through = batch[-1].pk
+            TickState.objects.filter(pk=1).update(enrolled_through=through, updated_at=now)
+        result.enrolled += len(batch)
+
+
+def enrollment_ensure(invoice: Invoice, *, now: dt.datetime | None = None) -> CadenceEnrollment:
+    """The invoice's enrollment, made now if the tick has not reached it yet."""
+    existing = CadenceEnrollment.objects.filter(invoice_id=invoice.pk).first()
+    if existing is not None:
+        return existing
+    _enrol([invoice], OrgPlans(), now or timezone.now())
+    return CadenceEnrollment.objects.get(invoice_id=invoice.pk)
+
+
+def _due_enrollments(now: dt.datetime, limit: int) -> list[CadenceEnrollment]:
+    qs = (
+        CadenceEnrollment.objects.filter(next_action_at__lte=now)
+        .select_related("invoice__customer", "invoice__organization")
+        .order_by("next_action_at", "pk")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return list(qs[:limit])
+
+
+def cadence_tick(*, now: dt.datetime | None = None, limit: int | None = None) -> TickResult:
+    """One pass of the scheduler: enrol new invoices, then work every due enrollment."""
+    now = now or timezone.now()
+    result = TickResult()
+    plans = OrgPlans()
+    _enrol_new(plans, now, result)
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = DUE_BATCH if remaining is None else min(DUE_BATCH, remaining)
+        with transaction.atomic():
+            due = _due_enrollments(now, size)
+            if not due:
+                break
+            _apply(due, plans, now, result)
+        if remaining is not None:
+            remaining -= len(due)
+        if len(due) < size:
+            break
+    result.cancelled += stale_messages_cancel(now=now)
+    log.info("comms.tick", **result.__dict__)
+    return result
+
+
+# --- reacting to what happens to an invoice ---------------------------------------------------
+
+
+CHANGE_REASONS = {
+    "payment": "Payment received",
+    "promise": "Promise to pay recorded",
+    "plan": "Payment plan proposed",
+    "dispute_opened": "Dispute filed",
+    "dispute_closed": "Dispute resolved",
+    "closed": "Invoice closed",
+    "updated": "Invoice details changed",
+}
+# Changes after which the drafts already written still stand.
+KEEPS_DRAFTS = frozenset({"dispute_closed", "updated"})
+
+
+def messages_cancel(
+    *, invoice: Invoice, reason: str, actor: User | None = None, now: dt.datetime | None = None
+) -> int:
+    """Cancel every unsent email of the invoice (drafts, queued, held), with one timeline
+    entry saying how many and why."""
+    now = now or timezone.now()
+    cancelled = Message.objects.filter(
+        invoice_id=invoice.pk, status__in=Message.UNSENT
+    ).update(status=Message.Status.CANCELLED, status_reason=reason[:300], updated_at=now)
+    if cancelled:
+        TimelineEvent.objects.create(
+            organization_id=invoice.organization_id,
+            invoice=invoice,
+            kind="email_cancelled",
+            actor=actor,
+            actor_label=str(actor) if actor is not None else CADENCE_LABEL,
+            at=now,
+            data={"count": cancelled, "reason": reason},
+        )
+    return cancelled
+
+
+def cadence_invoice_changed(
+    *,
+    invoice: Invoice,
+    change: str,
+    actor: User | None = None,
+    ref: str = "",
+    now: dt.datetime | None = None,
+) -> CadenceEnrollment | None:
+    """Call inside the transaction that changed the invoice. `change` is a key of
+    `CHANGE_REASONS`. Unsent drafts are cancelled (except when a dispute closes, which sends
+    the invoice back to its cadence), then the cadence is judged again at once."""
+    if change not in CHANGE_REASONS:
+        raise ValueError(f"Unknown cadence change {change!r}")
+    now = now or timezone.now()
+    invoice = Invoice.objects.select_related("customer", "organization").get(pk=invoice.pk)
+    if change not in KEEPS_DRAFTS:
+        messages_cancel(invoice=invoice, reason=CHANGE_REASONS[change], actor=actor, now=now)
+    enrollment = enrollment_ensure(invoice, now=now)
+    enrollment.invoice = invoice
+    if change == "updated" and enrollment.state == CadenceEnrollment.State.FINISHED:
+        # A due date moved later may bring steps back into the future.
+        enrollment.state = CadenceEnrollment.State.ACTIVE
+    if change == "dispute_closed" and invoice.is_open:
+        enrollment.followup = f"dispute_resolved:{ref or invoice.pk}"
+    _apply([enrollment], OrgPlans(), now, TickResult(), actor=actor)
+    return enrollment
+
+
+def stale_messages_cancel(*, now: dt.datetime | None = None) -> int:
+    """Unsent emails of invoices that were closed by a path without a hook (an import that
+    marked them paid): cancelled, so nobody approves a reminder for a paid invoice."""
+    now = now or timezone.now()
+    stale = list(
+        Message.objects.filter(status__in=Message.UNSENT)
+        .filter(~Q(invoice__status__in=OPEN_STATUSES) | Q(invoice__balance__lte=0))
+        .select_related("invoice")[:500]
+    )
+    seen = set()
+    count = 0
+    for message in stale:
+        if message.invoice_id in seen:
+            continue
+        seen.add(message.invoice_id)
+        with transaction.atomic():
+            count += messages_cancel(invoice=message.invoice, reason=CHANGE_REASONS["closed"], now=now)
+    return count
