@@ -116,8 +116,18 @@ def test_demo_looks_real_and_a_second_build_changes_nothing(django_assert_max_nu
         assert opening.at.astimezone(zone).date() == invoice.issue_date
     assert not TimelineEvent.objects.filter(at__gt=timezone.now()).exists()
     kinds = set(TimelineEvent.objects.filter(organization=org).values_list("kind", flat=True))
-    assert {"imported", "created", "email_sent", "payment_recorded", "note", "voided",
-            "written_off"} <= kinds  # fmt: skip
+    assert {"imported", "created", "email_drafted", "email_approved", "payment_recorded",
+            "note", "voided", "written_off"} <= kinds  # fmt: skip
+    # Honest demo: the cadence engine wrote the drafts; no email is claimed as sent unless the
+    # outbox sent it.
+    from plixo.comms.models import Message
+
+    for event in TimelineEvent.objects.filter(organization=org, kind="email_sent"):
+        assert Message.objects.filter(
+            public_id=event.data["message"], status=Message.Status.SENT
+        ).exists()
+    assert Message.objects.filter(organization=org, status=Message.Status.DRAFT).count() >= 10
+    assert Message.objects.filter(organization=org, status=Message.Status.QUEUED).count() == 3
     paid = invoices.filter(status=InvoiceStatus.PAID).first()
     payment_event = paid.timeline.get(kind=TimelineEvent.Kind.PAYMENT_RECORDED)
     assert payment_event.at > paid.timeline.order_by("at").first().at

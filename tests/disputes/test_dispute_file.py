@@ -64,7 +64,9 @@ def test_filing_moves_the_invoice_to_disputed_and_writes_the_timeline(invoice, p
     assert dispute.status == Dispute.Status.OPEN
     assert dispute.amount == Decimal("120.00") and dispute.currency == "USD"
     kinds = list(invoice.timeline.order_by("id").values_list("kind", flat=True))
-    assert kinds[-2:] == ["status_changed", "dispute_filed"]
+    # The dispute takes the invoice out of its cadence in the same transaction.
+    assert kinds[-3:] == ["status_changed", "cadence_paused", "dispute_filed"]
+    assert invoice.timeline.get(kind="cadence_paused").data == {"reason": "Invoice is disputed"}
     status_event = invoice.timeline.get(kind="status_changed")
     assert status_event.data == {"from": "open", "to": "disputed", "reason": "Dispute filed"}
     event = invoice.timeline.get(kind="dispute_filed")

@@ -35,7 +35,7 @@ def test_viewers_see_jobs_health_and_maintenance(personas, role):
     assert response.status_code == 200
     body = response.content.decode()
     assert "comms.suppressions_reactivate" in body
-    assert "Lift contact suppressions" in body
+    assert "End contact suppressions" in body
     assert "tasks.prune" in body and "1 day" in body and "15 min" in body
     assert "Never run" in body
     assert "when the scheduler starts" in body  # the scheduler has not synced the table yet

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from plixo.comms.models import Message
+from plixo.comms.services import cadence_tick, message_approve
 from plixo.core.models import Role, User
 from plixo.core.money import quantize
 from plixo.core.seeding import demo_catalog as catalog
@@ -31,6 +33,7 @@ from plixo.core.seeding.members import (
 from plixo.ledger import services
 from plixo.ledger.models import Customer, Invoice, PaymentMethod, PaymentSource, TimelineEvent
 from plixo.ledger.selectors import org_today
+from plixo.ledger.services.cadence import cadence_hooks_suspended
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Northwind Supply Co."
@@ -40,16 +43,6 @@ DEMO_SEED = 1907
 
 IMPORT_LABEL = "ERP import (nightly)"
 BANK_LABEL = "Bank statement import"
-CADENCE_LABEL = "Plixo cadence"
-
-# Reminder steps (days from the due date) and their subjects.
-REMINDERS = (
-    (-3, "Upcoming: invoice {number} is due on {due:%b %d}"),
-    (3, "Invoice {number} is now past due"),
-    (10, "Second reminder: invoice {number}"),
-    (21, "Invoice {number} is three weeks overdue"),
-    (35, "Final notice before escalation: invoice {number}"),
-)
 OPERATOR_NOTES = (
     "Called {contact}: payment run is on Thursdays, this one should make the next run.",
     "Left a voicemail for {contact} and re-sent the invoice PDF.",
@@ -134,18 +127,32 @@ class _Story:
         return min(moment, self.now - dt.timedelta(minutes=5))
 
     def build(self) -> None:
-        customers = self._customers()
-        plans = self._plan_invoices(customers)
-        self._plan_voids_and_short_pays(plans)
-        self._create_invoices(plans)
-        self._record_money(plans, customers)
-        self._reminders_and_notes(plans)
-        demo_commitments(
-            organization=self.org,
-            today=self.today,
-            operator=self.person(Role.AR_OPERATOR),
-            contacts=self.contacts,
-        )
+        # The story is history from before Plixo chased anyone: the cadence engine meets it
+        # as it stands, on the tick that `demo_build` runs afterwards.
+        with cadence_hooks_suspended():
+            customers = self._customers()
+            plans = self._plan_invoices(customers)
+            self._plan_voids_and_short_pays(plans)
+            self._create_invoices(plans)
+            self._record_money(plans, customers)
+            self._reminders_and_notes(plans)
+            demo_commitments(
+                organization=self.org,
+                today=self.today,
+                operator=self.person(Role.AR_OPERATOR),
+                contacts=self.contacts,
+            )
+
+    def chase(self, approve: int = 3) -> None:
+        """Run the product's cadence engine once, as the scheduler does, then have the operator
+        approve a few of the drafts it wrote: they go through the outbox in test mode."""
+        cadence_tick()
+        operator = self.person(Role.AR_OPERATOR)
+        drafts = Message.objects.filter(
+            organization=self.org, status=Message.Status.DRAFT, contact__isnull=False
+        ).order_by("invoice__due_date", "pk")[:approve]
+        for message in drafts:
+            message_approve(message=message, actor=operator)
 
     # -- customers and contacts ----------------------------------------------------------
 
@@ -351,18 +358,6 @@ class _Story:
             created = self.at(plan.issue, 10 if plan.by_hand else 6)
             kind = TimelineEvent.Kind.CREATED if plan.by_hand else TimelineEvent.Kind.IMPORTED
             self._backdate(plan.invoice, kind, created)
-            primary = self.contacts[plan.customer.pk][0]
-            services.timeline_record(
-                invoice=plan.invoice,
-                kind=TimelineEvent.Kind.EMAIL_SENT,
-                actor_label=CADENCE_LABEL,
-                at=created + dt.timedelta(minutes=35),
-                data={
-                    "to": primary.email,
-                    "subject": f"Invoice {plan.number} from {self.org.name}",
-                    "step": "invoice",
-                },
-            )
 
     def _payments(self, plans: list[_Plan]) -> list[_Payment]:
         """Payments in date order; big customers pay several invoices with one remittance."""
@@ -483,22 +478,6 @@ class _Story:
             stop = min(plan.closed_on or self.today, self.today)
             contacts = [c for c in self.contacts[plan.customer.pk] if not c.suppression_reason]
             contact = contacts[0] if contacts else self.contacts[plan.customer.pk][0]
-            zone = ZoneInfo(plan.customer.time_zone)
-            for offset, subject in REMINDERS:
-                day = plan.due + dt.timedelta(days=offset)
-                if day >= stop or (offset > 3 and plan.spec.behaviour == catalog.PROMPT):
-                    continue
-                services.timeline_record(
-                    invoice=plan.invoice,
-                    kind=TimelineEvent.Kind.EMAIL_SENT,
-                    actor_label=CADENCE_LABEL,
-                    at=self.at(day, 9, zone=zone),
-                    data={
-                        "to": contact.email,
-                        "subject": subject.format(number=plan.number, due=plan.due),
-                        "step": f"{offset:+d}",
-                    },
-                )
             late = (stop - plan.due).days
             if late > 25 and plan.spec.behaviour in (catalog.SLOW, catalog.DISTRESSED):
                 first_name = (contact.name or "AP").split()[0]
@@ -536,7 +515,8 @@ def demo_build() -> DemoResult:
         )
         people = {role: membership.user for role, membership in main.members.items()}
         if main.created:
-            _Story(seeded=main, people=people, specs=catalog.DEMO_CUSTOMERS, prefix="").build()
+            story = _Story(seeded=main, people=people, specs=catalog.DEMO_CUSTOMERS, prefix="")
+            story.build()
             built.append(DEMO_SLUG)
     with transaction.atomic():
         europe = organization_with_members(
@@ -560,4 +540,7 @@ def demo_build() -> DemoResult:
                 prefix="EU-",
             ).build()
             built.append(EUROPE_SLUG)
+    if main.created:
+        with transaction.atomic():
+            story.chase()
     return DemoResult(organizations=[main, europe], created=built)
