@@ -20,7 +20,12 @@ def organization_create(
         name=name, slug=slug, base_currency=base_currency, locale=locale, time_zone=time_zone
     )
     organization.full_clean()
-    organization.save()
+    with transaction.atomic():
+        organization.save()
+        # Every organization starts with cadences a manager can edit (friendly, firm, final).
+        from plixo.comms.services import default_cadences_ensure
+
+        default_cadences_ensure(organization)
     return organization
 
 
