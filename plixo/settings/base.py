@@ -183,6 +183,29 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Plixo <no-reply@plixo.localhost>")
+# The file backend (django.core.mail.backends.filebased.EmailBackend) writes each email here.
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+
+# Email providers (django-anymail). The tracking webhooks under /webhooks/email/<provider>/
+# answer 503 until ANYMAIL_WEBHOOK_SECRET ("user:password", the basic-auth credentials put in
+# the webhook URL at the provider) is set; Mailgun's also needs its webhook signing key.
+ANYMAIL = {
+    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+    # Confirm the Amazon SNS subscription automatically when its confirmation request carries
+    # the webhook secret (needs boto3 and AWS credentials allowed to call sns:ConfirmSubscription).
+    "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": env_bool(
+        "ANYMAIL_AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS", default=True
+    ),
+}
+if os.environ.get("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY"):
+    # Mailgun signs every webhook (HMAC-SHA256); the key is on its "Webhooks" page.
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = os.environ["ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY"]
+if os.environ.get("ANYMAIL_SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"):
+    # SendGrid's signed event webhook (ECDSA); needs the `cryptography` package.
+    ANYMAIL["SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"] = os.environ[
+        "ANYMAIL_SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"
+    ]
 
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
