@@ -6,7 +6,17 @@ from ninja import NinjaAPI
 
 from plixo.api.auth import ApiKeyAuth
 from plixo.api.errors import error_response, install_exception_handlers
-from plixo.api.routers import contacts, customers, imports, invoices, payments, portal
+from plixo.api.routers import (
+    cadences,
+    contacts,
+    customers,
+    imports,
+    invoices,
+    messages,
+    payments,
+    portal,
+    sending,
+)
 from plixo.core.access import public
 
 DESCRIPTION = """
@@ -52,6 +62,9 @@ api.add_router("/invoices", invoices.router)
 api.add_router("/invoices", portal.router)
 api.add_router("/payments", payments.router)
 api.add_router("/imports", imports.router)
+api.add_router("/cadences", cadences.router)
+api.add_router("/messages", messages.router)
+api.add_router("/settings", sending.router)
 
 
 @public

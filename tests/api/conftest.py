@@ -9,6 +9,8 @@ import pytest
 from django.test import Client
 
 from plixo.api.services import api_key_create
+from plixo.comms.models import Cadence, Message
+from plixo.comms.services import default_cadences_ensure
 from plixo.core.models import Membership, Role
 from plixo.ledger.models import Contact, Customer, Invoice, Payment
 from plixo.ledger.services import AllocationRequest, payment_record, timeline_record
@@ -84,6 +86,8 @@ class Ledger:
     contact: Contact
     invoice: Invoice
     payment: Payment
+    cadence: Cadence
+    message: Message
 
     def ids(self) -> dict[str, object]:
         return {
@@ -91,7 +95,34 @@ class Ledger:
             "contact_id": self.contact.public_id,
             "invoice_id": self.invoice.public_id,
             "payment_id": self.payment.public_id,
+            "cadence_id": self.cadence.public_id,
+            "message_id": self.message.public_id,
         }
+
+
+def draft_message(invoice: Invoice, contact: Contact | None, cadence: Cadence) -> Message:
+    """A draft of the cadence's first step for the invoice, as the tick writes it (the same
+    one if the cadence engine already drafted it)."""
+    step = cadence.steps.filter(is_active=True).order_by("offset_days").first()
+    purpose = f"step:{step.pk}"
+    message, _created = Message.objects.get_or_create(
+        invoice=invoice,
+        purpose=purpose,
+        defaults={
+            "organization": invoice.organization,
+            "contact": contact,
+            "cadence": cadence,
+            "step": step,
+            "kind": Message.Kind.STEP,
+            "idempotency_key": f"{invoice.organization_id}:{invoice.pk}:{purpose}",
+            "tone": step.tone,
+            "subject": step.subject,
+            "body": step.body,
+            "requires_approval": cadence.requires_approval,
+            "intended_email": contact.email if contact else "",
+        },
+    )
+    return message
 
 
 def make_ledger(organization, owner=None, tag="A") -> Ledger:
@@ -110,7 +141,18 @@ def make_ledger(organization, owner=None, tag="A") -> Ledger:
         allocations=[AllocationRequest(invoice=invoice, amount=Decimal("200.00"))],
     )
     invoice.refresh_from_db()
-    return Ledger(customer=customer, contact=contact, invoice=invoice, payment=payment)
+    # Cadences belong to the organization: its defaults, made once.
+    default_cadences_ensure(organization)
+    cadence = Cadence.objects.get(organization=organization, is_default=True)
+    message = draft_message(invoice, contact, cadence)
+    return Ledger(
+        customer=customer,
+        contact=contact,
+        invoice=invoice,
+        payment=payment,
+        cadence=cadence,
+        message=message,
+    )
 
 
 @pytest.fixture

@@ -27,11 +27,15 @@ OBJECT_FOR_PARAM = {
     "invoice_id": "invoice",
     "payment_id": "payment",
     "import_id": "import_batch",
+    "cadence_id": "cadence",
+    "message_id": "message",
 }
 
 # A body for operations with ids in the path whose input has required fields, so that the
 # request reaches the object lookup (ninja validates input before the view runs).
-SAMPLE_BODIES: dict[tuple[str, str], dict] = {}
+SAMPLE_BODIES: dict[tuple[str, str], dict] = {
+    ("POST", "/api/v1/contacts/{contact_id}/suppress"): {"kind": "vacation"},
+}
 
 
 def ids_for(op: ApiOperation, ledger: Ledger) -> dict:

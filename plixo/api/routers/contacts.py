@@ -5,7 +5,9 @@ from ninja import Query, Router, Status
 from plixo.api.auth import api_requires
 from plixo.api.common import paginate, referenced, responses
 from plixo.api.schemas import ContactCreate, ContactOut, ContactPage, ContactUpdate, PageParams
+from plixo.api.schemas_comms import ContactSuppress
 from plixo.api.selectors import contact_list as contact_list_query
+from plixo.comms import services as comms_services
 from plixo.core.permissions import Cap
 from plixo.ledger import selectors, services
 
@@ -64,3 +66,40 @@ def contact_update(request, contact_id: UUID, payload: ContactUpdate):
     `suppression_reason` lifts a suppression."""
     contact = selectors.contact_for(membership=request.membership, public_id=contact_id)
     return services.contact_update(contact=contact, **payload.dict(exclude_unset=True))
+
+
+@router.post(
+    "/{contact_id}/suppress",
+    response=responses({200: ContactOut}, 400, 404, 422),
+    summary="Suppress a contact's email",
+)
+@api_requires(Cap.CONTACTS_SUPPRESS)
+def contact_suppress(request, contact_id: UUID, payload: ContactSuppress):
+    """No automated email reaches the contact until the suppression ends: at `until` if given
+    (a time with its zone, in the future and within three years), otherwise when it is lifted.
+    A queued email that meets the suppression waits for the reactivation time, or is
+    cancelled when the suppression has no end. The timeline of each open invoice of the
+    customer records it."""
+    contact = selectors.contact_for(membership=request.membership, public_id=contact_id)
+    comms_services.contact_suppress(
+        contact=contact,
+        kind=payload.kind,
+        reason=payload.note,
+        until=payload.until,
+        actor=request.user,
+    )
+    return selectors.contact_for(membership=request.membership, public_id=contact_id)
+
+
+@router.post(
+    "/{contact_id}/unsuppress",
+    response=responses({200: ContactOut}, 404),
+    summary="Lift a contact's suppression",
+)
+@api_requires(Cap.CONTACTS_SUPPRESS)
+def contact_unsuppress(request, contact_id: UUID):
+    """The contact receives automated email again. Lifting a suppression that is not there
+    changes nothing."""
+    contact = selectors.contact_for(membership=request.membership, public_id=contact_id)
+    comms_services.contact_unsuppress(contact=contact, actor=request.user)
+    return selectors.contact_for(membership=request.membership, public_id=contact_id)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from babel.core import UnknownLocaleError
 from django import template
 from django.conf import settings
+from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 
@@ -200,6 +201,149 @@ def _status_move(data: dict) -> str:
     return ""
 
 
+# Timeline kinds written by the comms app (cadences, the outbox, suppression, provider
+# tracking events), with the title each shows.
+_COMMS_TITLES = {
+    "email_drafted": "Reminder drafted",
+    "email_queued": "Reminder queued",
+    "email_approved": "Email approved",
+    "email_held": "Email held",
+    "email_failed": "Email failed",
+    "email_cancelled": "Email cancelled",
+    "email_requeued": "Email queued again",
+    "email_delivery_unknown": "Email delivery unknown",
+    "email_bounced": "Email bounced",
+    "email_complained": "Spam complaint",
+    "email_soft_bounced": "Email soft-bounced",
+    "contact_suppressed": "Contact suppressed",
+    "contact_unsuppressed": "Suppression lifted",
+    "cadence_paused": "Cadence paused",
+    "cadence_resumed": "Cadence resumed",
+    "cadence_stopped": "Cadence stopped",
+}
+_FOLLOWUP_LABELS = {
+    "promise_missed": "follow-up after a missed promise",
+    "plan_missed": "follow-up after a missed plan installment",
+    "dispute_resolved": "follow-up after a resolved dispute",
+}
+
+
+def _when_text(value) -> str:
+    """An ISO timestamp from event data in the zone the page is shown in (the organization's:
+    staff pages render inside `{% timezone %}`), with the zone named."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if timezone.is_naive(moment):
+        return date_format(moment, "M j, Y H:i")
+    local = timezone.localtime(moment)
+    return f"{date_format(local, 'M j, Y H:i')} {timezone.get_current_timezone_name()}"
+
+
+def _step_text(step) -> str:
+    """A step as stored in event data ("+3", "-1", "followup:promise_missed:7") in words."""
+    text = str(step or "")
+    try:
+        days = int(text)
+    except ValueError:
+        kind = text.removeprefix("followup:").split(":")[0]
+        return _FOLLOWUP_LABELS.get(kind, text.replace("_", " "))
+    if days == 0:
+        return "on the due date"
+    unit = "day" if abs(days) == 1 else "days"
+    return f"{abs(days)} {unit} {'before' if days < 0 else 'after'} due"
+
+
+class _KeepUnknown(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def _subject_text(subject: str, invoice, at) -> str:
+    """A subject as recorded (the template, merge fields and all) with the fields the invoice
+    alone answers filled in; the others stay as written."""
+    if "{" not in subject or invoice is None:
+        return subject
+    values = _KeepUnknown(invoice_number=getattr(invoice, "number", ""))
+    due = getattr(invoice, "due_date", None)
+    if isinstance(due, dt.date):
+        values["due_date"] = date_format(due, "M j, Y")
+        if isinstance(at, dt.datetime):
+            values["days_overdue"] = str(max((timezone.localtime(at).date() - due).days, 0))
+    try:
+        return subject.format_map(values)
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return subject
+
+
+def _describe_comms_event(kind: str, data: dict, entry: TimelineEntry, event, invoice) -> None:
+    entry.title = _COMMS_TITLES[kind]
+    subject = _subject_text(str(data.get("subject") or ""), invoice, getattr(event, "at", None))
+    reason = str(data.get("reason") or "")
+    recipient = str(data.get("to") or data.get("recipient") or data.get("contact") or "")
+    if kind in ("email_drafted", "email_queued"):
+        entry.summary = f"Reminder drafted: {subject}." if subject else "Reminder drafted."
+        if kind == "email_queued":
+            entry.summary += " It goes out at the payer's next send window, without approval."
+        elif data.get("awaiting_approval", True):
+            entry.summary += " Awaiting approval."
+        if data.get("warning"):
+            entry.details.append(("Warning", str(data["warning"])))
+        if recipient:
+            entry.details.append(("To", recipient))
+        if data.get("cadence"):
+            step = f" · {_step_text(data['step'])}" if data.get("step") else ""
+            entry.details.append(("Cadence", f"{data['cadence']}{step}"))
+        if data.get("earlier_steps_skipped"):
+            entry.details.append(("Earlier steps skipped", str(data["earlier_steps_skipped"])))
+    elif kind == "email_approved":
+        entry.summary = "Queued for the payer's next send window."
+        if subject:
+            entry.details.append(("Subject", subject))
+    elif kind == "email_held":
+        until = f" until {_when_text(data['until'])}" if data.get("until") else ""
+        entry.summary = f"Held{until}" + (f" ({reason})." if reason else ".")
+        if subject:
+            entry.details.append(("Subject", subject))
+    elif kind == "email_failed":
+        entry.summary = f"Not sent: {data.get('error') or reason or 'the provider refused it'}."
+    elif kind == "email_cancelled":
+        count = data.get("count") or 1
+        what = "unsent email" if count == 1 else "unsent emails"
+        entry.summary = f"{count} {what} cancelled" + (f": {reason}." if reason else ".")
+    elif kind == "email_requeued":
+        entry.summary = "Queued to be sent again."
+        if subject:
+            entry.details.append(("Subject", subject))
+    elif kind == "email_delivery_unknown":
+        entry.summary = reason or "Whether the provider took this email is not known."
+        if recipient:
+            entry.details.append(("To", recipient))
+    elif kind in ("email_bounced", "email_complained", "email_soft_bounced"):
+        who = recipient or "The recipient"
+        entry.summary = {
+            "email_bounced": f"{who} bounced: no more automated email to this address.",
+            "email_complained": f"{who} marked the email as spam: no more automated email.",
+            "email_soft_bounced": f"Temporary delivery problem for {who}; it stays active.",
+        }[kind]
+        description = data.get("description") or reason
+        if description:
+            entry.details.append(("Provider says", str(description)))
+        if data.get("provider"):
+            entry.details.append(("Provider", str(data["provider"])))
+    elif kind == "contact_suppressed":
+        until = f" until {_when_text(data['until'])}" if data.get("until") else " until lifted"
+        entry.summary = f"{recipient or 'A contact'}: {reason or 'no reason given'}{until}."
+    elif kind == "contact_unsuppressed":
+        entry.summary = f"{recipient or 'A contact'} receives reminders again"
+        entry.summary += f" ({reason})." if reason else "."
+        if data.get("was"):
+            entry.details.append(("Was", str(data["was"])))
+    else:  # cadence_paused, cadence_resumed, cadence_stopped
+        entry.summary = f"{reason}." if reason and not reason.endswith(".") else reason
+
+
 def describe_event(event, invoice) -> TimelineEntry:
     data = event.data if isinstance(event.data, dict) else {}
     currency = data.get("currency") or invoice.currency
@@ -262,6 +406,12 @@ def describe_event(event, invoice) -> TimelineEntry:
         entry.summary = f"To {recipient}." if recipient else ""
         if data.get("subject"):
             entry.details.append(("Subject", str(data["subject"])))
+        if data.get("test_mode"):
+            meant = data.get("intended_for") or "—"
+            entry.summary = f"To {recipient} (test mode, meant for {meant})."
+            entry.details.append(("Test mode", f"Sent to the test address, meant for {meant}"))
+    elif kind in _COMMS_TITLES:
+        _describe_comms_event(kind, data, entry, event, invoice)
     elif kind == "note":
         entry.summary = str(data.get("text", ""))
     else:

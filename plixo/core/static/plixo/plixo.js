@@ -79,3 +79,143 @@
   document.addEventListener("htmx:afterSwap", function (event) { markOverflowingTables(event.target); });
   markOverflowingTables();
 })();
+
+// Keyboard lists (the Drafts page; any list can opt in). The list is marked data-keyboard-list
+// and each row data-row; a row holds a[data-action="open"], and form[data-action="approve"] /
+// form[data-action="send"]. J/K move the focus between rows, Enter opens the focused row,
+// A approves it, S sends it, ? shows the shortcuts ([data-shortcuts-help]). Nothing fires while
+// typing in a field or with Ctrl, Alt or Cmd held. After an action reloads the page, the focus
+// returns to the same place in the list, so the next row is ready.
+(function () {
+  "use strict";
+
+  var STORE_KEY = "plixo-keyboard-row:" + window.location.pathname;
+
+  function isTyping(element) {
+    if (!element) return false;
+    var tag = element.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || element.isContentEditable;
+  }
+
+  function theList() { return document.querySelector("[data-keyboard-list]"); }
+
+  function rowsOf(list) { return Array.prototype.slice.call(list.querySelectorAll("[data-row]")); }
+
+  function focusedRow(list) {
+    var active = document.activeElement;
+    if (active && active.matches && active.matches("[data-row]") && list.contains(active)) return active;
+    return list.querySelector("[data-row].is-focused");
+  }
+
+  function focusRow(list, row) {
+    if (!row) return;
+    rowsOf(list).forEach(function (other) {
+      other.classList.remove("is-focused");
+      other.setAttribute("tabindex", "-1");
+    });
+    row.classList.add("is-focused");
+    row.setAttribute("tabindex", "0");
+    row.focus();
+    if (row.scrollIntoView) row.scrollIntoView({ block: "nearest" });
+  }
+
+  function openRow(list, row) {
+    var link = row && row.querySelector('[data-action="open"]');
+    if (!link) return;
+    rowsOf(list).forEach(function (other) {
+      other.classList.remove("is-selected");
+      other.removeAttribute("aria-selected");
+    });
+    row.classList.add("is-selected");
+    row.setAttribute("aria-selected", "true");
+    link.click();
+  }
+
+  function submitRow(list, row, action) {
+    var form = row && row.querySelector('form[data-action="' + action + '"]');
+    if (!form) return false;
+    try { window.sessionStorage.setItem(STORE_KEY, String(rowsOf(list).indexOf(row))); } catch (e) { /* private mode */ }
+    var button = form.querySelector('button[type="submit"], button:not([type])');
+    if (form.requestSubmit) form.requestSubmit(button || undefined);
+    else form.submit();
+    return true;
+  }
+
+  function toggleHelp(force) {
+    var help = document.querySelector("[data-shortcuts-help]");
+    if (!help) return;
+    var show = typeof force === "boolean" ? force : help.hidden;
+    help.hidden = !show;
+    document.querySelectorAll("[data-shortcuts-toggle]").forEach(function (button) {
+      button.setAttribute("aria-expanded", show ? "true" : "false");
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-shortcuts-toggle]");
+    if (toggle) { toggleHelp(); return; }
+    var list = theList();
+    if (!list) return;
+    var row = event.target.closest && event.target.closest("[data-row]");
+    if (!row || !list.contains(row)) return;
+    // Links, buttons and fields inside the row keep their own behaviour.
+    if (event.target.closest("a, button, input, select, textarea, label, form")) {
+      focusRow(list, row);
+      return;
+    }
+    focusRow(list, row);
+    openRow(list, row);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (isTyping(document.activeElement)) return;
+    var list = theList();
+    if (!list) return;
+    var key = event.key;
+    if (key === "?") { event.preventDefault(); toggleHelp(); return; }
+    if (key === "Escape") { toggleHelp(false); return; }
+    if (event.shiftKey) return;
+    var rows = rowsOf(list);
+    if (!rows.length) return;
+    var row = focusedRow(list);
+    var index = row ? rows.indexOf(row) : -1;
+    switch (key.toLowerCase()) {
+      case "j":
+        event.preventDefault();
+        focusRow(list, rows[Math.min(index + 1, rows.length - 1)]);
+        break;
+      case "k":
+        event.preventDefault();
+        focusRow(list, rows[Math.max(index - 1, 0)]);
+        break;
+      case "enter":
+        // Enter on a link or button inside the row does what it always does.
+        if (row && document.activeElement === row) { event.preventDefault(); openRow(list, row); }
+        break;
+      case "a":
+        if (row && submitRow(list, row, "approve")) event.preventDefault();
+        break;
+      case "s":
+        if (row && submitRow(list, row, "send")) event.preventDefault();
+        break;
+    }
+  });
+
+  // Back from an action: focus the row that now stands where the acted-on one was.
+  var list = theList();
+  if (list) {
+    var stored = null;
+    try {
+      stored = window.sessionStorage.getItem(STORE_KEY);
+      window.sessionStorage.removeItem(STORE_KEY);
+    } catch (e) { /* private mode */ }
+    var rows = rowsOf(list);
+    if (stored !== null && rows.length) {
+      focusRow(list, rows[Math.min(parseInt(stored, 10) || 0, rows.length - 1)]);
+    } else {
+      var selected = list.querySelector("[data-row].is-selected");
+      if (selected) selected.classList.add("is-focused");
+    }
+  }
+})();

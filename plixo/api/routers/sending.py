@@ -1,0 +1,86 @@
+"""/api/v1/settings/sending: when and how the organization's email goes out, and whether it
+goes to payers (live) or to the test address (test mode)."""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from ninja import Router
+
+from plixo.api.auth import api_requires
+from plixo.api.common import responses
+from plixo.api.schemas_comms import SendingSettingsOut, SendingSettingsUpdate
+from plixo.comms.services import sending_settings_for
+from plixo.core.models import Organization
+from plixo.core.permissions import Cap, role_can
+
+router = Router(tags=["settings"])
+
+
+def _settings_out(organization_id: int) -> dict:
+    organization = Organization.objects.get(pk=organization_id)
+    sending = sending_settings_for(organization)
+    return {
+        "mode": "live" if organization.is_live else "test",
+        "quiet_hours_start": _clock(organization.quiet_hours_start),
+        "quiet_hours_end": _clock(organization.quiet_hours_end),
+        "send_on_weekends": sending.send_on_weekends,
+        "skip_holidays": sending.skip_holidays,
+        "daily_cap": sending.daily_cap,
+        "operator_daily_cap": sending.operator_daily_cap,
+        "warmup_enabled": sending.warmup_enabled,
+        "warmup_first_day_cap": sending.warmup_first_day_cap,
+        "from_name": sending.from_name,
+        "from_email": sending.from_email,
+        "reply_to": sending.reply_to,
+        "test_address": sending.test_address,
+        "updated_at": sending.updated_at,
+    }
+
+
+def _clock(value) -> str:
+    return value if isinstance(value, str) else value.strftime("%H:%M")
+
+
+@router.get(
+    "/sending", response=responses({200: SendingSettingsOut}), summary="Get the sending settings"
+)
+@api_requires(Cap.CADENCES_MANAGE)
+def sending_settings_get(request):
+    """The send window (quiet hours, applied in each payer's time zone), weekend and holiday
+    rules, daily caps, warmup, sender and test addresses, and the mode: `test` sends every
+    email to the test address, `live` to the payers."""
+    return _settings_out(request.organization.id)
+
+
+@router.patch(
+    "/sending",
+    response=responses({200: SendingSettingsOut}, 400, 422),
+    summary="Update the sending settings",
+)
+@api_requires(Cap.CADENCES_MANAGE)
+def sending_settings_update(request, payload: SendingSettingsUpdate):
+    """Send only the fields to change; a refused value writes nothing. Changing `mode` needs
+    the Controller's role (403 otherwise, with nothing written); sending the current mode
+    changes nothing. Test mode needs a test address."""
+    # Imported here: the settings services are loaded only by the routes that write them.
+    from plixo.comms.services.settings import organization_live_set
+    from plixo.comms.services.settings import sending_settings_update as settings_write
+
+    fields = payload.dict(exclude_unset=True)
+    mode = fields.pop("mode", None)
+    organization = request.organization
+    switch = mode is not None and (mode == "live") != organization.is_live
+    if switch and not role_can(request.membership.role, Cap.ORG_GO_LIVE):
+        raise PermissionDenied(
+            f"Your role ({request.membership.get_role_display()}) does not allow switching "
+            "between test and live mode."
+        )
+    with transaction.atomic():
+        # Going live first, and back to test mode last: a test address given in the same
+        # request is then in place when test mode needs it.
+        if switch and mode == "live":
+            organization_live_set(organization=organization, live=True, actor=request.user)
+        if fields:
+            settings_write(organization=organization, actor=request.user, **fields)
+        if switch and mode == "test":
+            organization_live_set(organization=organization, live=False, actor=request.user)
+    return _settings_out(organization.id)
