@@ -66,9 +66,15 @@ OBJECT_KWARGS = {
     "attachment_id": "attachment",
     "checkout_id": "checkout",
     "receipt_id": "receipt",
+    "message_id": "message",
+    "cadence_id": "cadence",
+    "rule_id": "segment_rule",
+    "domain_id": "sending_domain",
 }
 # Objects that belong to a customer, so Sales and CSMs see them only on accounts they own.
-CUSTOMER_SCOPED = frozenset({"customer", "contact", "invoice", "payment", "receipt", "attachment"})
+CUSTOMER_SCOPED = frozenset(
+    {"customer", "contact", "invoice", "payment", "receipt", "attachment", "message"}
+)
 
 
 def _registered_job_name() -> str:
@@ -252,7 +258,52 @@ def _objects(*, organization, owner, membership, tag: str) -> dict[str, str]:
         "import_batch": str(import_batch_with_rejects(organization).public_id),
         **_disputes_objects(customer=customer, tag=tag),
         **_payments_objects(invoice=invoice, tag=tag),
+        **_comms_objects(invoice=invoice, contact=contact, tag=tag),
     }
+
+
+def _comms_objects(*, invoice, contact, tag: str) -> dict[str, str]:
+    """A draft email about `invoice`, a cadence with a segment rule, and the sending domain of
+    the organization's sender address."""
+    from plixo.comms.models import Message
+    from plixo.comms.services import StepSpec, cadence_create, segment_rule_create
+    from plixo.comms.services.settings import sending_domain_ensure
+
+    organization = invoice.organization
+    purpose = f"manual:access-{tag}"
+    message = Message.objects.create(
+        organization=organization,
+        invoice=invoice,
+        contact=contact,
+        kind=Message.Kind.MANUAL,
+        purpose=purpose,
+        idempotency_key=f"{organization.pk}:{invoice.pk}:{purpose}",
+        subject="Invoice {invoice_number} is due",
+        body="Please pay {amount_due}: {pay_link}",
+    )
+    cadence = cadence_create(
+        organization=organization,
+        name=f"Access {tag}",
+        steps=[StepSpec(3, "Invoice {invoice_number}", "Please pay {amount_due}: {pay_link}")],
+    )
+    rule = segment_rule_create(organization=organization, cadence=cadence, name=f"Rule {tag}")
+    domain = sending_domain_ensure(organization=organization)
+    return {
+        "message": str(message.public_id),
+        "cadence": str(cadence.public_id),
+        "segment_rule": str(rule.public_id),
+        "sending_domain": str(domain.public_id),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _no_dns(monkeypatch):
+    """The sending-domain check route answers without asking any DNS server."""
+    from plixo.comms import deliverability
+
+    monkeypatch.setattr(
+        deliverability, "sending_domain_check", lambda *, domain, resolver=None: domain
+    )
 
 
 def _payments_objects(*, invoice, tag: str) -> dict[str, str]:

@@ -24,6 +24,11 @@ from plixo.comms.services.messages import (
     message_send_now,
 )
 from plixo.comms.services.outbox import message_deliver, outbox_recover, outbox_send
+from plixo.comms.services.settings import (
+    organization_live_set,
+    sending_domain_ensure,
+    sending_settings_update,
+)
 from plixo.comms.services.setup import default_cadences_ensure, sending_settings_for
 from plixo.comms.services.suppression import (
     SUPPRESSION_KINDS,
@@ -52,10 +57,13 @@ __all__ = [
     "message_send_now",
     "messages_cancel",
     "outbox_recover",
+    "organization_live_set",
     "outbox_send",
     "segment_rule_create",
     "segment_rule_delete",
     "segment_rule_update",
+    "sending_domain_ensure",
     "sending_settings_for",
+    "sending_settings_update",
     "suppressions_reactivate",
 ]
