@@ -2,15 +2,21 @@
 
 Each benchmark prints a Markdown table (absolute figures and the ratio to a baseline measured in
 the same run) to paste into docs/performance.md. `--full` runs the large sizes (1,000,000 rows);
-the default is a quicker run at 100,000.
+the default is a quicker run at 100,000. `tick` (P3) seeds 1,000,000 invoices unless
+`--invoices N` says otherwise.
 """
 
 import argparse
 import sys
 
-from bench import imports, portal, seed
+from bench import imports, portal, seed, tick
 
-BENCHMARKS = {"portal": portal.main, "seed": seed.main, "import": imports.main}
+BENCHMARKS = {
+    "portal": portal.main,
+    "seed": seed.main,
+    "import": imports.main,
+    "tick": tick.main,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,9 +28,19 @@ def main(argv: list[str] | None = None) -> int:
         default="postgres://postgres@127.0.0.1:5432/postgres",
         help="maintenance URL of a PostgreSQL server to benchmark on ('' to skip)",
     )
+    parser.add_argument(
+        "--invoices",
+        type=int,
+        default=None,
+        metavar="N",
+        help="tick: invoices to seed (default 1,000,000; 100000 for a quick run)",
+    )
     args = parser.parse_args(argv)
     for name in args.names or list(BENCHMARKS):
-        BENCHMARKS[name](full=args.full, postgres=args.postgres)
+        if name == "tick":
+            tick.main(full=args.full, postgres=args.postgres, invoices=args.invoices)
+        else:
+            BENCHMARKS[name](full=args.full, postgres=args.postgres)
     return 0
 
 

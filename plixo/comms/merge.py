@@ -45,8 +45,7 @@ def template_fields(text: str) -> list[str]:
         parsed = list(_FORMATTER.parse(text))
     except ValueError as exc:
         raise MergeFieldError(
-            f"A brace is not closed or not escaped ({exc}). Write {{{{ or }}}} for a literal "
-            "brace."
+            f"A brace is not closed or not escaped ({exc}). Write {{{{ or }}}} for a literal brace."
         ) from None
     used, unknown = [], []
     for _literal, name, spec, conversion in parsed:
@@ -57,9 +56,13 @@ def template_fields(text: str) -> list[str]:
                 "Empty braces {} are not a merge field. Write {{}} for literal braces."
             )
         if spec or conversion or not name.isidentifier():
-            shown = "{" + name + (f"!{conversion}" if conversion else "") + (
-                f":{spec}" if spec else ""
-            ) + "}"
+            shown = (
+                "{"
+                + name
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
             if name.split(".")[0].split("[")[0] in MERGE_FIELDS:
                 raise MergeFieldError(
                     f"{shown} is not allowed: write the field alone, like "

@@ -292,7 +292,15 @@ class Message(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    status__in=["draft", "queued", "sending", "sent", "failed", "unknown", "cancelled"]
+                    status__in=[
+                        "draft",
+                        "queued",
+                        "sending",
+                        "sent",
+                        "failed",
+                        "unknown",
+                        "cancelled",
+                    ]
                 ),
                 name="message_status_known",
             ),
@@ -442,7 +450,9 @@ class EmailEvent(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "sending_domain", "kind"], name="email_event_rate"),
+            models.Index(
+                fields=["organization", "sending_domain", "kind"], name="email_event_rate"
+            ),
         ]
 
     def __str__(self) -> str:

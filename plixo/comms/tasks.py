@@ -15,7 +15,11 @@ def cadence_tick() -> str:
 def outbox_send() -> str:
     """Send what the outbox holds and is due; recover claims of workers that died."""
     counts = services.outbox_send()
-    parts = [f"{counts[k]} {k}" for k in ("sent", "held", "cancelled", "retry", "failed") if counts.get(k)]
+    parts = [
+        f"{counts[k]} {k}"
+        for k in ("sent", "held", "cancelled", "retry", "failed")
+        if counts.get(k)
+    ]
     for key in ("requeued", "unknown"):
         if counts.get(key):
             parts.append(f"{counts[key]} {key}")

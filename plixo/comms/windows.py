@@ -105,8 +105,7 @@ def window_check(window: SendWindow, now: dt.datetime) -> WindowCheck:
         if opens <= now:
             return WindowCheck(True, now.astimezone(UTC), "")
         reason = first_reason or (
-            f"quiet hours: sends {window.start:%H:%M}–{window.end:%H:%M} "
-            f"{window.time_zone}"
+            f"quiet hours: sends {window.start:%H:%M}–{window.end:%H:%M} {window.time_zone}"
         )
         return WindowCheck(False, opens, reason)
     return WindowCheck(False, None, first_reason or "no send window in the next three weeks")

@@ -34,7 +34,9 @@ def customer(personas):
 
 @pytest.fixture
 def contact(customer):
-    return ContactFactory(customer=customer, name="Peter Gibbons", email="ap@initech.example", is_primary=True)
+    return ContactFactory(
+        customer=customer, name="Peter Gibbons", email="ap@initech.example", is_primary=True
+    )
 
 
 @pytest.fixture

@@ -105,7 +105,10 @@ def test_run_of_a_failing_job_exits_1_and_still_prints_the_record(failing_job):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("pause", "nope"), "Unknown job 'nope'. Known jobs: comms.suppressions_reactivate, tasks.prune."),
+        (
+            ("pause", "nope"),
+            "Unknown job 'nope'. Known jobs: comms.suppressions_reactivate, tasks.prune.",
+        ),
         (("run", "nope"), "Unknown job 'nope'"),
         (("resume",), "`jobs resume` needs a job name."),
         (("list", "tasks.prune"), "`jobs list` takes no job name."),

@@ -23,7 +23,10 @@ DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUE
 def test_worker_runs_what_the_scheduler_enqueued():
     with override_settings(TASKS=DATABASE_TASKS):
         services.jobs_sync()
-        assert sorted(services.jobs_enqueue_due()) == ["comms.suppressions_reactivate", "tasks.prune"]
+        assert sorted(services.jobs_enqueue_due()) == [
+            "comms.suppressions_reactivate",
+            "tasks.prune",
+        ]
         assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 2
         assert set(Job.objects.values_list("last_status", flat=True)) == {"enqueued"}
         before = signal.getsignal(signal.SIGTERM)

@@ -139,9 +139,10 @@ def cadence_create(
                 is_default=False,
             )
             _steps_write(cadence, cleaned)
-            if is_default or not Cadence.objects.filter(
-                organization=organization, is_default=True
-            ).exists():
+            if (
+                is_default
+                or not Cadence.objects.filter(organization=organization, is_default=True).exists()
+            ):
                 _make_default(cadence)
                 cadence.is_default = True
                 cadence.save(update_fields=["is_default"])
@@ -236,9 +237,9 @@ def _rule_clean(rule: SegmentRule) -> None:
             setattr(rule, field, parse_amount(value, rule.currency))
         except MoneyError as exc:
             raise CommsError(f"{field.replace('_', ' ').capitalize()}: {exc}") from None
-    if rule.min_amount is not None and rule.max_amount is not None:
-        if Decimal(rule.min_amount) > Decimal(rule.max_amount):
-            raise CommsError("The minimum amount is above the maximum.")
+    both = rule.min_amount is not None and rule.max_amount is not None
+    if both and Decimal(rule.min_amount) > Decimal(rule.max_amount):
+        raise CommsError("The minimum amount is above the maximum.")
     for low, high, lo_bound, hi_bound, what in (
         ("min_days_overdue", "max_days_overdue", -3650, 3650, "days overdue"),
         ("min_risk", "max_risk", 0, 100, "risk score"),
@@ -255,9 +256,9 @@ def _rule_clean(rule: SegmentRule) -> None:
             if not lo_bound <= value <= hi_bound:
                 raise CommsError(f"The {what} must be between {lo_bound} and {hi_bound}.")
             setattr(rule, field, value)
-        if getattr(rule, low) is not None and getattr(rule, high) is not None:
-            if getattr(rule, low) > getattr(rule, high):
-                raise CommsError(f"The minimum {what} is above the maximum.")
+        lo, hi = getattr(rule, low), getattr(rule, high)
+        if lo is not None and hi is not None and lo > hi:
+            raise CommsError(f"The minimum {what} is above the maximum.")
     try:
         rule.priority = int(rule.priority)
     except (TypeError, ValueError):

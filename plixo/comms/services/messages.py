@@ -117,6 +117,11 @@ def message_send_now(*, message: Message, actor: User | None) -> Message:
     from plixo.comms.services.outbox import message_deliver
 
     message = message_approve(message=message, actor=actor)
+    # A held email is looked at again now: the window may be open or the cap have room. Every
+    # check still applies, so it may be held again, with the reason.
+    Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
+        send_after=timezone.now()
+    )
     message_deliver(message_id=message.pk)
     message.refresh_from_db()
     return message
@@ -125,15 +130,15 @@ def message_send_now(*, message: Message, actor: User | None) -> Message:
 @transaction.atomic
 def message_cancel(*, message: Message, actor: User | None, reason: str = "") -> Message:
     message = _locked(message)
+    if message.status == Message.Status.CANCELLED:
+        raise CommsError("This email is already cancelled.")
     message.check_transition(Message.Status.CANCELLED)
     reason = text_check(reason or "", "The reason", single_line=True).strip()[:300]
     now = timezone.now()
     message.status = Message.Status.CANCELLED
     message.status_reason = reason or "Cancelled by hand"
     message.save(update_fields=["status", "status_reason", "updated_at"])
-    _event(
-        message, "email_cancelled", actor, {"count": 1, "reason": message.status_reason}, now
-    )
+    _event(message, "email_cancelled", actor, {"count": 1, "reason": message.status_reason}, now)
     return message
 
 

@@ -66,9 +66,7 @@ def payer_zone(message: Message, contact: Contact | None) -> str:
     return invoice.customer.time_zone or invoice.organization.time_zone or "UTC"
 
 
-def payer_window(
-    message: Message, contact: Contact | None, sending: SendingSettings
-) -> SendWindow:
+def payer_window(message: Message, contact: Contact | None, sending: SendingSettings) -> SendWindow:
     organization = message.invoice.organization
     return SendWindow(
         start=organization.quiet_hours_start,
@@ -134,7 +132,9 @@ def caps_check(
     reason = ""
     if sent >= org_cap:
         if org_cap < sending.daily_cap:
-            reason = f"warmup cap reached for {domain_name or 'the sending domain'} ({org_cap} today)"
+            reason = (
+                f"warmup cap reached for {domain_name or 'the sending domain'} ({org_cap} today)"
+            )
         else:
             reason = f"daily cap reached ({org_cap} emails)"
     elif message.approved_by_id is not None:
@@ -194,6 +194,13 @@ def _cancel(message: Message, reason: str, now: dt.datetime) -> str:
     )
     _timeline(message, "email_cancelled", {"count": 1, "reason": reason}, now)
     return "cancelled"
+
+
+def _suppressed_at(contact: Contact, now: dt.datetime) -> bool:
+    """`Contact.is_suppressed`, judged at the outbox's `now` rather than the wall clock."""
+    if contact.suppressed_until is not None:
+        return contact.suppressed_until > now
+    return bool(contact.suppression_reason)
 
 
 def _recipient(message: Message) -> Contact | None:
@@ -300,7 +307,7 @@ def message_deliver(
         contact = _recipient(message)
         if contact is None:
             return _hold(message, "no contact on file for this customer", None, now)
-        if contact.is_suppressed:
+        if _suppressed_at(contact, now):
             why = f"contact suppressed ({contact.suppression_reason or 'no reason given'})"
             if contact.suppressed_until is not None:
                 return _hold(message, why, contact.suppressed_until, now)
@@ -449,9 +456,7 @@ def outbox_recover(*, now: dt.datetime | None = None) -> tuple[int, int]:
     requeued = Message.objects.filter(
         status=Message.Status.SENDING, claimed_at__lt=stale, send_started_at__isnull=True
     ).update(status=Message.Status.QUEUED, claimed_at=None, claimed_by="", send_after=now)
-    unknown = list(
-        Message.objects.filter(status=Message.Status.SENDING, send_started_at__lt=stale)
-    )
+    unknown = list(Message.objects.filter(status=Message.Status.SENDING, send_started_at__lt=stale))
     for message in unknown:
         with transaction.atomic():
             if Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(

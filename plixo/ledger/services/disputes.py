@@ -9,8 +9,8 @@ from plixo.ledger.models import (
     LedgerError,
     TimelineEvent,
 )
-from plixo.ledger.services.invoices import _status_after_money_move
 from plixo.ledger.services.cadence import cadence_notify
+from plixo.ledger.services.invoices import _status_after_money_move
 from plixo.ledger.services.timeline import timeline_record
 
 

@@ -262,5 +262,7 @@ def invoice_write_off(
             "to": invoice.status,
         },
     )
-    cadence_notify(invoice=invoice, change="closed" if not invoice.is_open else "updated", actor=actor)
+    cadence_notify(
+        invoice=invoice, change="closed" if not invoice.is_open else "updated", actor=actor
+    )
     return invoice
