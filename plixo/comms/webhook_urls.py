@@ -5,6 +5,7 @@
     /webhooks/email/sendgrid/tracking/
     /webhooks/email/mailgun/tracking/
 
+(and the same without `tracking/`).
 Each is anymail's own tracking view (it checks the basic-auth secret, and Mailgun's
 signature, parses the provider's payload and sends the events through its `tracking` signal,
 which `plixo.comms.tracking` receives). The provider posts to
@@ -80,25 +81,20 @@ def tracking_endpoint(view_class):
     return public(endpoint)
 
 
+PROVIDERS = {
+    "postmark": PostmarkTrackingWebhookView,
+    "amazon_ses": AmazonSESTrackingWebhookView,
+    "sendgrid": SendGridTrackingWebhookView,
+    "mailgun": MailgunTrackingWebhookView,
+}
+
+# Each provider answers at /webhooks/email/<provider>/tracking/ (anymail's own layout) and at
+# /webhooks/email/<provider>/, the shorter form some set-up guides use.
 urlpatterns = [
-    path(
-        "postmark/tracking/",
-        tracking_endpoint(PostmarkTrackingWebhookView),
-        name="postmark_tracking",
-    ),
-    path(
-        "amazon_ses/tracking/",
-        tracking_endpoint(AmazonSESTrackingWebhookView),
-        name="amazon_ses_tracking",
-    ),
-    path(
-        "sendgrid/tracking/",
-        tracking_endpoint(SendGridTrackingWebhookView),
-        name="sendgrid_tracking",
-    ),
-    path(
-        "mailgun/tracking/",
-        tracking_endpoint(MailgunTrackingWebhookView),
-        name="mailgun_tracking",
-    ),
+    pattern
+    for provider, view_class in PROVIDERS.items()
+    for pattern in (
+        path(f"{provider}/tracking/", tracking_endpoint(view_class), name=f"{provider}_tracking"),
+        path(f"{provider}/", tracking_endpoint(view_class), name=provider),
+    )
 ]

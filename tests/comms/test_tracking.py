@@ -526,3 +526,12 @@ def test_untidy_provider_text_is_kept_on_one_line(messages, contact):
     contact.refresh_from_db()
     assert contact.suppression_reason == "Bounced: 550 5.1.1 user unknown"
     assert Contact.objects.filter(suppression_kind="bounced").count() == 1
+
+
+def test_short_webhook_paths_reach_the_same_views():
+    from django.urls import resolve
+
+    for provider in ("postmark", "amazon_ses", "sendgrid", "mailgun"):
+        short = resolve(f"/webhooks/email/{provider}/").func
+        long = resolve(f"/webhooks/email/{provider}/tracking/").func
+        assert short.__wrapped__.view_class is long.__wrapped__.view_class

@@ -149,7 +149,8 @@ def test_operator_follows_an_overdue_invoice_to_its_timeline(
     expect(table.get_by_role("link", name="INV-2046")).to_have_count(0)
     shoot(page, screenshots, "invoices-overdue", viewport)
 
-    # Then the partly paid invoice tells its story: created, then the wire that came in.
+    # Then the partly paid invoice tells its story: created, the wire that came in, and the
+    # cadence's next reminder waiting for approval.
     table.get_by_role("link", name="INV-2042").click()
     page.wait_for_url(re.compile(r"/invoices/[0-9a-f-]{36}/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("INV-2042")
@@ -159,7 +160,9 @@ def test_operator_follows_an_overdue_invoice_to_its_timeline(
     timeline = page.locator("ol.timeline")
     expect(timeline).to_contain_text("Payment recorded")
     expect(timeline).to_contain_text("WIRE-88231")
-    expect(timeline.locator("li")).to_have_count(2)
+    # Created, the wire, and the reminder the cadence drafted when the payment left a balance.
+    expect(timeline.locator("li")).to_have_count(3)
+    expect(timeline).to_contain_text("drafted")
     shoot(page, screenshots, "invoice-detail", viewport)
 
     assert page.js_errors == [], page.js_errors

@@ -199,6 +199,9 @@ class Command(BaseCommand):
                 port, until_seconds=60, still_starting=lambda: supervisor.alive("web server")
             ):
                 self.stdout.write(banner(result, url))
+                # Out before the link: issuing it may wait on the database while the worker's
+                # first cadence tick writes.
+                self.stdout.flush()
                 self.stdout.write(
                     f"Payer portal link (single use): {demo_portal_link(base_url=url)}"
                 )
