@@ -152,7 +152,58 @@ def measure(org_slug: str, due_wanted: int) -> dict:
         "baseline": base_due,
         "baseline_rows": base_due_rows,
     }
+    out["pages"] = _pages(org)
     return out
+
+
+# The comms pages and list routes, timed on the database the tick just filled (every draft it
+# wrote is on them): server time through Django's test client, as the org's Controller.
+PAGES = (
+    ("Drafts", "/drafts/"),
+    ("Drafts, held", "/drafts/?status=held"),
+    ("Outbox", "/outbox/"),
+    ("Outbox, sent", "/outbox/?tab=sent"),
+    ("Cadences", "/cadences/"),
+    ("Sending settings", "/settings/sending/"),
+    ("GET /api/v1/messages?status=draft", "/api/v1/messages?status=draft"),
+    ("GET /api/v1/cadences", "/api/v1/cadences"),
+)
+PAGE_RUNS = 7
+
+
+def _pages(org) -> list[dict]:
+    from django.db import connection
+    from django.test import Client
+
+    from plixo.api.services import api_key_create
+    from plixo.core.models import Membership, Role
+
+    membership = Membership.objects.filter(organization=org, role=Role.CONTROLLER).first()
+    _, raw_key = api_key_create(membership=membership, name="bench")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(membership.user)
+    rows = []
+    for label, url in PAGES:
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"} if url.startswith("/api/") else {}
+        times = []
+        for _ in range(PAGE_RUNS):
+            counter = _QueryCounter()
+            started = time.perf_counter()
+            with connection.execute_wrapper(counter):
+                response = client.get(url, **headers)
+            times.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+        times.sort()
+        rows.append(
+            {
+                "page": label,
+                "median": statistics.median(times),
+                "p95": times[-1],  # of 7 runs, the slowest
+                "queries": counter.count,
+            }
+        )
+    return rows
 
 
 # --- running it ----------------------------------------------------------------------------------
@@ -259,6 +310,15 @@ def main(
         )
     print()
     print("\n".join(_report(results)))
+    print("\nComms pages on the same database (server time, 7 runs, as the Controller):\n")
+    print("| database | page | median | slowest | queries |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        for page in r["pages"]:
+            print(
+                f"| {r['kind']} | {page['page']} | {_ms(page['median'])} | "
+                f"{_ms(page['p95'])} | {page['queries']} |"
+            )
     print("\nP3 targets:")
     print("\n".join(_verdicts(results, due)))
     if problems:

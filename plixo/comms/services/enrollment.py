@@ -17,6 +17,7 @@ stops the cadence at once, with the reason on the timeline.
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -125,31 +126,76 @@ class OrgPlans:
         return plan
 
 
-def _rule_matches(rule: SegmentRule, invoice: Invoice, days_overdue: int) -> bool:
-    customer = invoice.customer
-    if rule.segment and rule.segment.casefold() != (customer.segment or "").casefold():
+@dataclass(frozen=True)
+class Enrollee:
+    """What enrolment needs to know of an invoice, read as plain values (no model instances:
+    enrolling a million invoices must not build a million of them)."""
+
+    pk: int
+    organization_id: int
+    status: str
+    balance: Decimal
+    due_date: dt.date
+    currency: str
+    segment: str
+    risk_score: int
+
+    FIELDS = (
+        "pk",
+        "organization_id",
+        "status",
+        "balance",
+        "due_date",
+        "currency",
+        "customer__segment",
+        "customer__risk_score",
+    )
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> "Enrollee":
+        return cls(
+            invoice.pk,
+            invoice.organization_id,
+            invoice.status,
+            invoice.balance,
+            invoice.due_date,
+            invoice.currency,
+            invoice.customer.segment,
+            invoice.customer.risk_score,
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES and self.balance > 0
+
+
+def _rule_matches(rule: SegmentRule, who: Enrollee, days_overdue: int) -> bool:
+    if rule.segment and rule.segment.casefold() != (who.segment or "").casefold():
         return False
-    if rule.currency and rule.currency != invoice.currency:
+    if rule.currency and rule.currency != who.currency:
         return False
-    if rule.min_amount is not None and invoice.balance < rule.min_amount:
+    if rule.min_amount is not None and who.balance < rule.min_amount:
         return False
-    if rule.max_amount is not None and invoice.balance > rule.max_amount:
+    if rule.max_amount is not None and who.balance > rule.max_amount:
         return False
     if rule.min_days_overdue is not None and days_overdue < rule.min_days_overdue:
         return False
     if rule.max_days_overdue is not None and days_overdue > rule.max_days_overdue:
         return False
-    if rule.min_risk is not None and customer.risk_score < rule.min_risk:
+    if rule.min_risk is not None and who.risk_score < rule.min_risk:
         return False
-    return not (rule.max_risk is not None and customer.risk_score > rule.max_risk)
+    return not (rule.max_risk is not None and who.risk_score > rule.max_risk)
 
 
-def cadence_for_invoice(plan: OrgPlan, invoice: Invoice, today: dt.date) -> Cadence | None:
+def cadence_for_invoice(
+    plan: OrgPlan, invoice: "Invoice | Enrollee", today: dt.date
+) -> Cadence | None:
     """The first segment rule (by priority) that matches assigns the cadence; otherwise the
     default cadence."""
-    days = (today - invoice.due_date).days
+    who = invoice if isinstance(invoice, Enrollee) else Enrollee.of(invoice)
+    days = (today - who.due_date).days
     for rule in plan.rules:
-        if _rule_matches(rule, invoice, days):
+        if _rule_matches(rule, who, days):
             return plan.cadences.get(rule.cadence_id)
     return plan.default
 
@@ -535,38 +581,64 @@ def _messages_write(messages: list[Message]) -> None:
 # --- enrolment ---------------------------------------------------------------------------------
 
 
-def _enrol(invoices: list[Invoice], plans: OrgPlans, now: dt.datetime) -> list[CadenceEnrollment]:
+def _enrol(enrollees: list[Enrollee], plans: OrgPlans, now: dt.datetime) -> None:
+    """Write an enrollment for each invoice: open ones active and due now (judged on this tick
+    or the next), closed ones stopped. An invoice enrolled meanwhile (by a payment's hook) keeps
+    the row it has: ON CONFLICT DO NOTHING."""
+    meta = CadenceEnrollment._meta
+    quote = connection.ops.quote_name
+    columns = (
+        "organization_id",
+        "invoice_id",
+        "cadence_id",
+        "state",
+        "reason",
+        "followup",
+        "next_action_at",
+        "updated_at",
+    )
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({quote('invoice_id')}) "
+        "DO NOTHING"
+    )
+    at = meta.get_field("next_action_at").get_db_prep_save(now, connection)
     rows = []
-    for invoice in invoices:
-        plan = plans.get(invoice.organization_id)
-        is_open = invoice.status in OPEN_STATUSES and invoice.balance > 0
-        cadence = cadence_for_invoice(plan, invoice, plan.today(now)) if is_open else None
+    for who in enrollees:
+        plan = plans.get(who.organization_id)
+        if who.is_open:
+            cadence = cadence_for_invoice(plan, who, plan.today(now))
+            state, reason, next_at = CadenceEnrollment.State.ACTIVE, "", at
+        else:
+            cadence = None
+            label = InvoiceStatus(who.status).label.lower() if who.balance > 0 else "paid"
+            state, reason, next_at = CadenceEnrollment.State.STOPPED, f"Invoice is {label}", None
         rows.append(
-            CadenceEnrollment(
-                organization_id=invoice.organization_id,
-                invoice=invoice,
-                cadence=cadence,
-                state=CadenceEnrollment.State.ACTIVE
-                if is_open
-                else CadenceEnrollment.State.STOPPED,
-                reason="" if is_open else f"Invoice is {invoice.get_status_display().lower()}",
-                # Judged on this same tick (or the next one) like any due enrollment.
-                next_action_at=now if is_open else None,
+            (
+                who.organization_id,
+                who.pk,
+                cadence.pk if cadence else None,
+                state,
+                reason,
+                "",
+                next_at,
+                at,
             )
         )
-    CadenceEnrollment.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return rows
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _enrol_new(plans: OrgPlans, now: dt.datetime, result: TickResult) -> None:
     state, _ = TickState.objects.get_or_create(pk=1)
     through = state.enrolled_through
     while True:
-        batch = list(
-            Invoice.objects.filter(pk__gt=through)
-            .select_related("customer")
-            .order_by("pk")[:ENROL_BATCH]
-        )
+        batch = [
+            Enrollee(*row)
+            for row in Invoice.objects.filter(pk__gt=through)
+            .order_by("pk")
+            .values_list(*Enrollee.FIELDS)[:ENROL_BATCH]
+        ]
         if not batch:
             break
         with transaction.atomic():
@@ -581,7 +653,8 @@ def enrollment_ensure(invoice: Invoice, *, now: dt.datetime | None = None) -> Ca
     existing = CadenceEnrollment.objects.filter(invoice_id=invoice.pk).first()
     if existing is not None:
         return existing
-    _enrol([invoice], OrgPlans(), now or timezone.now())
+    invoice = Invoice.objects.select_related("customer").get(pk=invoice.pk)
+    _enrol([Enrollee.of(invoice)], OrgPlans(), now or timezone.now())
     return CadenceEnrollment.objects.get(invoice_id=invoice.pk)
 
 

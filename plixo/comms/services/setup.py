@@ -37,6 +37,11 @@ def default_cadences_ensure(organization: Organization) -> list[Cadence]:
     notice); an organization that has cadences is left alone, so edits and deletions stick."""
     if Cadence.objects.filter(organization=organization).exists():
         return []
+    # Two first uses at once (two payments of a new organization) must not both create them:
+    # the organization row lock makes the second wait and then find them.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    if Cadence.objects.filter(organization=organization).exists():
+        return []
     created = []
     for name, description, approval, is_default, steps in DEFAULT_CADENCES:
         cadence = Cadence.objects.create(
