@@ -464,6 +464,11 @@ class TickState(models.Model):
     web, API, imports, seeding) are found by a primary-key range, never by a scan."""
 
     enrolled_through = models.BigIntegerField(default=0)
+    # Id ranges the watermark passed over without finding invoices: [first, last, seen at].
+    # On PostgreSQL an invoice can commit after one with a higher id (ids are taken when the
+    # row is inserted, not when its transaction commits); such late invoices land in a gap
+    # and are enrolled when the gap is looked at again. Gaps are dropped after a day.
+    gaps = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -197,3 +197,24 @@ def test_tick_at_a_fixed_instant_is_independent_of_the_wall_clock(
     assert [m.step.offset_days for m in Message.objects.filter(invoice=invoice)] == [-3]
     assert cadence_tick(now=NOON_NY).drafted == 1
     assert sorted(m.step.offset_days for m in Message.objects.filter(invoice=invoice)) == [-3, 3]
+
+
+def test_an_invoice_that_commits_behind_the_watermark_is_enrolled_from_its_gap(personas, clock):
+    """On PostgreSQL an invoice can commit after one with a higher id. The tick notes the ids it
+    passed over and enrols what appears there later."""
+    from plixo.comms.models import CadenceEnrollment, TickState
+    from plixo.comms.services import cadence_tick
+    from tests.factories import CustomerFactory, InvoiceFactory
+
+    customer = CustomerFactory(organization=personas.org)
+    first = InvoiceFactory(customer=customer, organization=personas.org)
+    # An id is taken but its invoice is not committed yet: simulate by creating the next one
+    # with an id two above, ticking, then creating the skipped id.
+    late_id = first.pk + 1
+    InvoiceFactory(customer=customer, organization=personas.org, id=first.pk + 2)
+    cadence_tick()
+    assert TickState.objects.get(pk=1).gaps[0][:2] == [late_id, late_id]
+    late = InvoiceFactory(customer=customer, organization=personas.org, id=late_id)
+    assert not CadenceEnrollment.objects.filter(invoice=late).exists()
+    cadence_tick()
+    assert CadenceEnrollment.objects.filter(invoice=late).exists()

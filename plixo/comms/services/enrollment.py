@@ -629,22 +629,69 @@ def _enrol(enrollees: list[Enrollee], plans: OrgPlans, now: dt.datetime) -> None
         cursor.executemany(sql, rows)
 
 
+GAP_KEEP = dt.timedelta(days=1)
+MAX_GAPS = 500
+
+
+def _enrollees(queryset, limit: int | None = None) -> list[Enrollee]:
+    rows = queryset.order_by("pk").values_list(*Enrollee.FIELDS)
+    return [Enrollee(*row) for row in (rows[:limit] if limit else rows)]
+
+
+def _gaps_after(through: int, pks: list[int], now: dt.datetime) -> list[list]:
+    """The id ranges skipped between `through` and each id of `pks` (sorted)."""
+    gaps, previous = [], through
+    for pk in pks:
+        if pk > previous + 1:
+            gaps.append([previous + 1, pk - 1, now.isoformat()])
+        previous = pk
+    return gaps
+
+
+def _gaps_recheck(gaps: list[list], plans: OrgPlans, now: dt.datetime) -> tuple[list, int]:
+    """Enrol invoices that committed into a gap since; keep gaps younger than a day."""
+    kept, enrolled = [], 0
+    for first, last, seen in gaps:
+        late = _enrollees(
+            Invoice.objects.filter(pk__gte=first, pk__lte=last, enrollment__isnull=True)
+        )
+        if late:
+            _enrol(late, plans, now)
+            enrolled += len(late)
+        if now - dt.datetime.fromisoformat(seen) < GAP_KEEP:
+            kept.append([first, last, seen])
+    # Many small gaps (rolled-back inserts) merge into wider ranges rather than grow the row.
+    while len(kept) > MAX_GAPS:
+        merged = []
+        for i in range(0, len(kept), 2):
+            pair = kept[i : i + 2]
+            merged.append([pair[0][0], pair[-1][1], min(p[2] for p in pair)])
+        kept = merged
+    return kept, enrolled
+
+
 def _enrol_new(plans: OrgPlans, now: dt.datetime, result: TickResult) -> None:
-    state, _ = TickState.objects.get_or_create(pk=1)
-    through = state.enrolled_through
+    """Enrol invoices above the watermark, one committed batch at a time (a backlog of a
+    million must not hold one long write transaction), after looking again at the gaps."""
+    TickState.objects.get_or_create(pk=1)
+    with transaction.atomic():
+        state = TickState.objects.select_for_update().get(pk=1)
+        if state.gaps:
+            gaps, late = _gaps_recheck(state.gaps, plans, now)
+            TickState.objects.filter(pk=1).update(gaps=gaps, updated_at=now)
+            result.enrolled += late
     while True:
-        batch = [
-            Enrollee(*row)
-            for row in Invoice.objects.filter(pk__gt=through)
-            .order_by("pk")
-            .values_list(*Enrollee.FIELDS)[:ENROL_BATCH]
-        ]
-        if not batch:
-            break
         with transaction.atomic():
+            state = TickState.objects.select_for_update().get(pk=1)
+            through = state.enrolled_through
+            batch = _enrollees(Invoice.objects.filter(pk__gt=through), ENROL_BATCH)
+            if not batch:
+                break
             _enrol(batch, plans, now)
-            through = batch[-1].pk
-            TickState.objects.filter(pk=1).update(enrolled_through=through, updated_at=now)
+            gaps = (state.gaps or []) + _gaps_after(through, [who.pk for who in batch], now)
+            TickState.objects.filter(pk=1).update(
+                enrolled_through=batch[-1].pk, gaps=gaps, updated_at=now
+            )
         result.enrolled += len(batch)
 
 
