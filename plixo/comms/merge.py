@@ -43,9 +43,11 @@ def template_fields(text: str) -> list[str]:
     """The merge fields a template uses, in order; raises MergeFieldError for anything else."""
     try:
         parsed = list(_FORMATTER.parse(text))
-    except ValueError as exc:
+    except ValueError:
         raise MergeFieldError(
-            f"A brace is not closed or not escaped ({exc}). Write {{{{ or }}}} for a literal brace."
+            "A brace { or } has no partner"
+            + _near(text)
+            + ". Close the field, like {pay_link}, or write {{ or }} for a brace itself."
         ) from None
     used, unknown = [], []
     for _literal, name, spec, conversion in parsed:
@@ -86,13 +88,53 @@ def template_fields(text: str) -> list[str]:
     return used
 
 
-def template_check(*, subject: str, body: str) -> None:
-    """Both parts of a template, with the part named in the error."""
+def _near(text: str) -> str:
+    """Where the first unpaired brace is, as a short quote."""
+    depth, start = 0, None
+    for i, ch in enumerate(text):
+        if ch == "{":
+            if text[i : i + 2] == "{{" and depth == 0:
+                continue
+            depth, start = depth + 1, i
+        elif ch == "}" and depth:
+            depth -= 1
+    if start is None:
+        for i, ch in enumerate(text):
+            if ch == "}" and text[i : i + 2] != "}}" and (i == 0 or text[i - 1] != "}"):
+                start = i
+                break
+    if start is None:
+        return ""
+    snippet = text[max(0, start - 10) : start + 15].replace("\n", " ")
+    return f" near “{snippet}”"
+
+
+def template_check(*, subject: str, body: str, require_pay_link: bool = False) -> None:
+    """Both parts of a template; every problem of both in one error, each with its part.
+    A payer email (`require_pay_link`) must carry `{pay_link}` in its body: every reminder
+    gives the payer their way to pay (PORTAL-1)."""
+    problems, fields = [], []
+    used_in_body: list[str] = []
     for part, text in (("Subject", subject), ("Body", body)):
         try:
-            template_fields(text)
+            used = template_fields(text)
         except MergeFieldError as exc:
-            raise MergeFieldError(f"{part}: {exc}", fields=exc.fields) from None
+            problems.append(f"{part}: {exc}")
+            fields.extend(exc.fields)
+            continue
+        if part == "Body":
+            used_in_body = used
+    if (
+        require_pay_link
+        and "pay_link" not in used_in_body
+        and not any(p.startswith("Body") for p in problems)
+    ):
+        problems.append(
+            "Body: {pay_link} is missing. Every reminder carries the payer's single-use link "
+            "to view and pay the invoice."
+        )
+    if problems:
+        raise MergeFieldError(" ".join(problems), fields=tuple(fields))
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,9 @@ class CadenceEnrollment(models.Model):
                 condition=Q(next_action_at__isnull=False),
                 name="enrollment_due_idx",
             ),
-            models.Index(fields=["organization", "state"], name="enrollment_org_state_idx"),
+            models.Index(
+                fields=["organization", "state", "cadence"], name="enrollment_org_state_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -209,7 +211,9 @@ class Message(models.Model):
     TRANSITIONS = {
         Status.DRAFT: frozenset({Status.QUEUED, Status.CANCELLED}),
         Status.QUEUED: frozenset({Status.SENDING, Status.CANCELLED, Status.DRAFT}),
-        Status.SENDING: frozenset({Status.SENT, Status.FAILED, Status.QUEUED, Status.UNKNOWN}),
+        Status.SENDING: frozenset(
+            {Status.SENT, Status.FAILED, Status.QUEUED, Status.UNKNOWN, Status.CANCELLED}
+        ),
         Status.FAILED: frozenset({Status.QUEUED, Status.CANCELLED}),
         Status.UNKNOWN: frozenset({Status.SENT, Status.QUEUED, Status.CANCELLED}),
         Status.SENT: frozenset(),
@@ -241,7 +245,7 @@ class Message(models.Model):
         CadenceStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STEP)
-    # What this email is for, unique per invoice: "step:<step id>", "followup:promise_missed:7",
+    # What this email is for, unique per invoice: "step:<step id>:<due date>", "followup:promise_missed:7",
     # "manual:<uuid>". The database refuses a second draft of the same step.
     purpose = models.CharField(max_length=80)
     idempotency_key = models.CharField(max_length=120, unique=True)
@@ -310,6 +314,9 @@ class Message(models.Model):
             models.Index(fields=["status", "send_after"], name="msg_outbox_due"),
             models.Index(fields=["organization", "sent_at"], name="msg_org_sent"),
             models.Index(fields=["approved_by", "sent_at"], name="msg_operator_sent"),
+            # Today's caps count claims since local midnight, per organization and per operator.
+            models.Index(fields=["organization", "claimed_at"], name="msg_org_claimed"),
+            models.Index(fields=["approved_by", "claimed_at"], name="msg_operator_claimed"),
             models.Index(fields=["provider_message_id"], name="msg_provider_id"),
         ]
 
@@ -469,6 +476,8 @@ class TickState(models.Model):
     # row is inserted, not when its transaction commits); such late invoices land in a gap
     # and are enrolled when the gap is looked at again. Gaps are dropped after a day.
     gaps = models.JSONField(default=list, blank=True)
+    # When the tick last swept unsent emails of invoices closed without a hook (hourly).
+    swept_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -104,7 +104,7 @@ def draft_message(invoice: Invoice, contact: Contact | None, cadence: Cadence) -
     """A draft of the cadence's first step for the invoice, as the tick writes it (the same
     one if the cadence engine already drafted it)."""
     step = cadence.steps.filter(is_active=True).order_by("offset_days").first()
-    purpose = f"step:{step.pk}"
+    purpose = f"step:{step.pk}:{invoice.due_date:%Y%m%d}"
     message, _created = Message.objects.get_or_create(
         invoice=invoice,
         purpose=purpose,

@@ -2,8 +2,10 @@
 
 import datetime as dt
 
+from django.utils import timezone
+
 from plixo.core.models import Role
-from plixo.ledger.models import Contact
+from plixo.ledger.models import Contact, TimelineEvent
 from tests.factories import ContactFactory, CustomerFactory
 
 URL = "/api/v1/contacts"
@@ -78,7 +80,7 @@ def test_create_rejects_bad_input(controller_api, acme, globex):
 def test_update_primary_and_suppression(controller_api, acme):
     second = ContactFactory(customer=acme.customer, email="second@payer.example", is_primary=True)
     url = f"{URL}/{acme.contact.public_id}"
-    until = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
+    until = (timezone.now() + dt.timedelta(days=400)).replace(microsecond=0)
 
     body = controller_api.patch(
         url,
@@ -87,12 +89,27 @@ def test_update_primary_and_suppression(controller_api, acme):
 
     assert body["is_primary"] is True
     assert body["is_suppressed"] is True
-    assert body["suppressed_until"].startswith("2031-01-01")
+    assert body["suppressed_until"].startswith(until.date().isoformat())
     second.refresh_from_db()
     assert second.is_primary is False
+    # Recorded like POST …/suppress: on the timeline of the customer's open invoices.
+    assert TimelineEvent.objects.filter(kind="contact_suppressed").count() >= 1
 
     body = controller_api.patch(url, {"suppressed_until": None, "suppression_reason": ""}).json()
     assert body["is_suppressed"] is False
+    assert TimelineEvent.objects.filter(kind="contact_unsuppressed").count() >= 1
+
+
+def test_changing_a_suppression_by_patch_needs_the_suppress_capability(api_for, acme):
+    url = f"{URL}/{acme.contact.public_id}"
+    billing = api_for(Role.BILLING_ADMIN)  # may edit contacts, not suppress them
+    response = billing.patch(url, {"suppressed_until": None, "suppression_reason": ""})
+    assert response.status_code == 403
+    response = billing.patch(url, {"suppression_reason": "Stop emailing"})
+    assert response.status_code == 403
+    acme.contact.refresh_from_db()
+    assert acme.contact.suppression_reason == ""
+    assert billing.patch(url, {"name": "Dana AP"}).status_code == 200
 
 
 def test_update_rejects_duplicate_email_and_null_email(controller_api, acme):

@@ -117,3 +117,25 @@ def test_a_sent_email_never_contains_a_literal_field(personas, customer, contact
     for text in (email.subject, email.body, email.alternatives[0][0]):
         assert not re.search(r"\{[^{}]*\}", text), text
     assert "$1,250.00" in email.body
+
+
+def test_a_reminder_without_its_pay_link_and_every_bad_field_are_named_in_one_error():
+    import pytest as _pytest
+
+    from plixo.comms.merge import MergeFieldError, template_check
+
+    with _pytest.raises(MergeFieldError) as caught:
+        template_check(
+            subject="Invoice {invoce_number}",
+            body="Hello {Contact_Name}, please pay.",
+            require_pay_link=True,
+        )
+    message = str(caught.value)
+    assert "Subject: Unknown merge field {invoce_number}" in message
+    assert "Body: Unknown merge field {Contact_Name}" in message
+    assert set(caught.value.fields) == {"invoce_number", "Contact_Name"}
+    with _pytest.raises(MergeFieldError, match=r"\{pay_link\} is missing"):
+        template_check(subject="Invoice", body="Please pay.", require_pay_link=True)
+    with _pytest.raises(MergeFieldError, match="near “pay here: {pay_l"):
+        template_check(subject="Invoice", body="Please pay here: {pay_link")
+    template_check(subject="Invoice", body="Pay: {pay_link}", require_pay_link=True)

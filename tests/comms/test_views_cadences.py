@@ -45,7 +45,7 @@ def _cadence(org, name="Strategic", steps=None, **extra):
         name=name,
         steps=steps
         or [
-            StepSpec(-3, "Invoice {invoice_number} is due soon", "Hello {contact_name}"),
+            StepSpec(-3, "Invoice {invoice_number} is due soon", "Hello {contact_name} {pay_link}"),
             StepSpec(
                 14, "Invoice {invoice_number} is late", "Pay {amount_due}: {pay_link}", "firm"
             ),
@@ -141,13 +141,13 @@ def test_new_cadence_is_saved_through_the_service(personas):
                     "offset_days": "14",
                     "tone": "firm",
                     "subject": "Late: {invoice_number}",
-                    "body": "Pay {amount_due}",
+                    "body": "Pay {amount_due} {pay_link}",
                 },
                 {
                     "offset_days": "-3",
                     "tone": "friendly",
                     "subject": "Soon: {invoice_number}",
-                    "body": "Hi {contact_name}",
+                    "body": "Hi {contact_name} {pay_link}",
                 },
                 {"offset_days": "", "tone": "friendly", "subject": "", "body": ""},  # empty row
             ]
@@ -165,7 +165,9 @@ def test_new_cadence_is_saved_through_the_service(personas):
 def test_auto_send_cadence_when_approval_is_off(personas):
     data = {
         "name": "Auto",
-        **_steps_post([{"offset_days": "1", "tone": "firm", "subject": "Due", "body": "Pay"}]),
+        **_steps_post(
+            [{"offset_days": "1", "tone": "firm", "subject": "Due", "body": "Pay {pay_link}"}]
+        ),
     }
     client = personas.client_for(Role.CONTROLLER)
     assert client.post(reverse("comms:cadence-new"), data).status_code == 302
@@ -179,12 +181,12 @@ def test_unknown_merge_field_is_named_and_nothing_is_written(personas):
         "requires_approval": "on",
         **_steps_post(
             [
-                {"offset_days": "1", "tone": "friendly", "subject": "Due", "body": "Hi"},
+                {"offset_days": "1", "tone": "friendly", "subject": "Due", "body": "Hi {pay_link}"},
                 {
                     "offset_days": "5",
                     "tone": "firm",
                     "subject": "Late",
-                    "body": "Pay {amout_due} now",
+                    "body": "Pay {amout_due} now {pay_link}",
                 },
             ]
         ),
@@ -209,13 +211,13 @@ def test_editing_with_an_unknown_field_changes_nothing(personas):
                     "offset_days": "-3",
                     "tone": "friendly",
                     "subject": "New {invoice_number}",
-                    "body": "Hi",
+                    "body": "Hi {pay_link}",
                 },
                 {
                     "offset_days": "14",
                     "tone": "firm",
                     "subject": "Late {invoce_number}",
-                    "body": "Pay",
+                    "body": "Pay {pay_link}",
                 },
             ],
             initial=2,
@@ -234,7 +236,9 @@ def test_a_refusal_of_the_service_is_shown_on_the_form(personas):
     _cadence(personas.org, name="Taken")
     data = {
         "name": "Taken",
-        **_steps_post([{"offset_days": "1", "tone": "firm", "subject": "Due", "body": "Pay"}]),
+        **_steps_post(
+            [{"offset_days": "1", "tone": "firm", "subject": "Due", "body": "Pay {pay_link}"}]
+        ),
     }
     response = personas.client_for(Role.AR_MANAGER).post(reverse("comms:cadence-new"), data)
     assert response.status_code == 200
@@ -248,8 +252,8 @@ def test_duplicate_days_and_out_of_range_offsets_are_refused(personas):
         "name": "Twice",
         **_steps_post(
             [
-                {"offset_days": "3", "tone": "firm", "subject": "A", "body": "A"},
-                {"offset_days": "3", "tone": "firm", "subject": "B", "body": "B"},
+                {"offset_days": "3", "tone": "firm", "subject": "A", "body": "A {pay_link}"},
+                {"offset_days": "3", "tone": "firm", "subject": "B", "body": "B {pay_link}"},
             ]
         ),
     }
@@ -257,14 +261,18 @@ def test_duplicate_days_and_out_of_range_offsets_are_refused(personas):
     assert "Two steps fall on the same day (+3)" in response.content.decode()
     far = {
         "name": "Far",
-        **_steps_post([{"offset_days": "900", "tone": "firm", "subject": "A", "body": "A"}]),
+        **_steps_post(
+            [{"offset_days": "900", "tone": "firm", "subject": "A", "body": "A {pay_link}"}]
+        ),
     }
     response = client.post(reverse("comms:cadence-new"), far)
     assert response.status_code == 200
     assert "less than or equal to 365" in response.content.decode()
     control = {
         "name": "Bell\x07",
-        **_steps_post([{"offset_days": "1", "tone": "firm", "subject": "A\nB", "body": "A"}]),
+        **_steps_post(
+            [{"offset_days": "1", "tone": "firm", "subject": "A\nB", "body": "A {pay_link}"}]
+        ),
     }
     response = client.post(reverse("comms:cadence-new"), control)
     page = response.content.decode()
@@ -291,16 +299,21 @@ def test_edit_removes_and_changes_steps(personas):
                     "offset_days": "-3",
                     "tone": "friendly",
                     "subject": "Soon",
-                    "body": "Hi",
+                    "body": "Hi {pay_link}",
                     "DELETE": "on",
                 },
                 {
                     "offset_days": "14",
                     "tone": "final",
                     "subject": "Final {invoice_number}",
-                    "body": "Pay",
+                    "body": "Pay {pay_link}",
                 },
-                {"offset_days": "30", "tone": "final", "subject": "Really", "body": "Pay now"},
+                {
+                    "offset_days": "30",
+                    "tone": "final",
+                    "subject": "Really",
+                    "body": "Pay now {pay_link}",
+                },
             ],
             initial=2,
         ),

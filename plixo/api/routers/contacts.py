@@ -1,5 +1,8 @@
 from uuid import UUID
 
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
 from ninja import Query, Router, Status
 
 from plixo.api.auth import api_requires
@@ -8,8 +11,9 @@ from plixo.api.schemas import ContactCreate, ContactOut, ContactPage, ContactUpd
 from plixo.api.schemas_comms import ContactSuppress
 from plixo.api.selectors import contact_list as contact_list_query
 from plixo.comms import services as comms_services
-from plixo.core.permissions import Cap
+from plixo.core.permissions import Cap, role_can
 from plixo.ledger import selectors, services
+from plixo.ledger.models import LedgerError
 
 router = Router(tags=["contacts"])
 
@@ -42,8 +46,10 @@ def contact_get(request, contact_id: UUID):
 @api_requires(Cap.LEDGER_EDIT)
 def contact_create(request, payload: ContactCreate):
     """The first contact of a customer becomes its primary contact; a new primary contact
-    takes over from the old one."""
+    takes over from the old one. Creating a contact already suppressed needs the
+    `contacts.suppress` capability, like `POST /contacts/{id}/suppress`."""
     fields = payload.dict()
+    suppression = _suppression_fields(request, fields)
     customer = referenced(
         lambda: selectors.customer_for(
             membership=request.membership, public_id=fields.pop("customer")
@@ -51,7 +57,9 @@ def contact_create(request, payload: ContactCreate):
         loc=("body", "payload", "customer"),
         what="customer",
     )
-    contact = services.contact_create(customer=customer, **fields)
+    with transaction.atomic():
+        contact = services.contact_create(customer=customer, **fields)
+        _suppression_apply(request, contact, suppression)
     return Status(201, contact)
 
 
@@ -63,9 +71,49 @@ def contact_create(request, payload: ContactCreate):
 @api_requires(Cap.LEDGER_EDIT)
 def contact_update(request, contact_id: UUID, payload: ContactUpdate):
     """Send only the fields to change; `suppressed_until: null` with an empty
-    `suppression_reason` lifts a suppression."""
+    `suppression_reason` lifts a suppression. Changing a suppression needs the
+    `contacts.suppress` capability and is recorded like `POST /contacts/{id}/suppress` and
+    `…/unsuppress`."""
     contact = selectors.contact_for(membership=request.membership, public_id=contact_id)
-    return services.contact_update(contact=contact, **payload.dict(exclude_unset=True))
+    fields = payload.dict(exclude_unset=True)
+    suppression = _suppression_fields(request, fields)
+    with transaction.atomic():
+        contact = services.contact_update(contact=contact, **fields) if fields else contact
+        _suppression_apply(request, contact, suppression)
+    contact.refresh_from_db()
+    return contact
+
+
+SUPPRESSION_FIELDS = ("suppressed_until", "suppression_reason")
+
+
+def _suppression_fields(request, fields: dict) -> dict | None:
+    """Take the suppression fields out of a contact write; None when none were sent (or, on
+    create, when they say "not suppressed"). A role without `contacts.suppress` gets 403."""
+    sent = {key: fields.pop(key) for key in SUPPRESSION_FIELDS if key in fields}
+    if not sent or not any(sent.values()) and request.method == "POST":
+        return None
+    if not role_can(request.membership.role, Cap.CONTACTS_SUPPRESS):
+        raise PermissionDenied(
+            f"Your role ({request.membership.get_role_display()}) may not change a contact's "
+            "email suppression."
+        )
+    return sent
+
+
+def _suppression_apply(request, contact, sent: dict | None) -> None:
+    if sent is None:
+        return
+    until = sent.get("suppressed_until")
+    reason = (sent.get("suppression_reason") or "").strip()
+    if until is None and not reason:
+        comms_services.contact_unsuppress(contact=contact, actor=request.user)
+        return
+    if until is not None and timezone.is_naive(until):
+        raise LedgerError("suppressed_until needs a time zone offset, e.g. +00:00.")
+    comms_services.contact_suppress(
+        contact=contact, kind="other", reason=reason, until=until, actor=request.user
+    )
 
 
 @router.post(

@@ -62,7 +62,7 @@ def _clean_steps(steps: Iterable[StepSpec | dict]) -> list[StepSpec]:
         if len(body) > BODY_MAX:
             raise CommsError(f"{where}: the body is longer than {BODY_MAX} characters.")
         try:
-            template_check(subject=subject, body=body)
+            template_check(subject=subject, body=body, require_pay_link=True)
         except MergeFieldError as exc:
             raise CommsError(f"{where}: {exc}") from None
         cleaned.append(StepSpec(offset, subject.strip(), body.strip(), step.tone))

@@ -337,13 +337,12 @@ def _judge(
             skipped=skipped,
             last_offset=last,
         )
-    # Every step is done. While commitments are open, look again daily: a promise broken or
-    # an installment missed brings a follow-up.
-    has_commitments = bool(facts.promises.get(invoice.pk) or facts.plans.get(invoice.pk))
+    # Every step is done and every follow-up owed is written: nothing to look at again until
+    # something happens to the invoice (its hooks bring it back).
     return Verdict(
         State.FINISHED,
         "All steps done",
-        tomorrow_check if has_commitments else None,
+        None,
         step=step,
         skipped=skipped,
         last_offset=last,
@@ -351,6 +350,12 @@ def _judge(
 
 
 # --- writing -----------------------------------------------------------------------------------
+
+
+def step_purpose(step: CadenceStep, invoice: Invoice) -> str:
+    """One email per invoice per step per due date: the database refuses a second. A new due
+    date is a new schedule, whose steps may be drafted again."""
+    return f"step:{step.pk}:{invoice.due_date:%Y%m%d}"
 
 
 def _message_for(
@@ -364,7 +369,7 @@ def _message_for(
     now: dt.datetime,
 ) -> Message:
     if step is not None:
-        kind, purpose = Message.Kind.STEP, f"step:{step.pk}"
+        kind, purpose = Message.Kind.STEP, step_purpose(step, invoice)
         tone, subject, body = step.tone, step.subject, step.body
     else:
         kind, purpose = Message.Kind.FOLLOWUP, f"followup:{followup}"
@@ -463,9 +468,10 @@ def _apply(
             )
             messages.append(msg)
             events.append(_drafted_event(msg, invoice, now, 0))
-        if verdict.step is not None and f"step:{verdict.step.pk}" not in facts.purposes.get(
-            invoice.pk, set()
-        ):
+            msg._drafted_event = events[-1]
+        if verdict.step is not None and step_purpose(
+            verdict.step, invoice
+        ) not in facts.purposes.get(invoice.pk, set()):
             msg = _message_for(
                 invoice=invoice,
                 plan=plan,
@@ -476,6 +482,7 @@ def _apply(
             )
             messages.append(msg)
             events.append(_drafted_event(msg, invoice, now, verdict.skipped))
+            msg._drafted_event = events[-1]
         previous = enrollment.state
         # A finished cadence that becomes active again (a new due date) is no resumption.
         reopened = previous == CadenceEnrollment.State.FINISHED and verdict.state == "active"
@@ -503,7 +510,11 @@ def _apply(
         if verdict.followup or enrollment.followup.startswith("dispute_resolved"):
             enrollment.followup = ""
         enrollment.updated_at = now
-    _messages_write(messages)
+    dropped = _messages_write(messages)
+    if dropped:
+        gone = {id(getattr(m, "_drafted_event", None)) for m in dropped}
+        events = [e for e in events if id(e) not in gone]
+        messages = [m for m in messages if m not in dropped]
     _rows_insert(events)
     _enrollments_save(enrollments)
     result.drafted += sum(1 for m in messages if m.status == Message.Status.DRAFT)
@@ -560,12 +571,13 @@ def _rows_insert(objs: list) -> None:
         cursor.executemany(sql, rows)
 
 
-def _messages_write(messages: list[Message]) -> None:
+def _messages_write(messages: list[Message]) -> list[Message]:
     """Insert the batch's messages. The unique (invoice, purpose) constraint is the last word:
     if a concurrent run wrote one of them first, the batch is written one by one and the
     duplicate is dropped."""
     if not messages:
-        return
+        return []
+    dropped = []
     try:
         with transaction.atomic():
             _rows_insert(messages)
@@ -576,6 +588,8 @@ def _messages_write(messages: list[Message]) -> None:
                     message.save(force_insert=True)
             except IntegrityError:
                 message.pk = None
+                dropped.append(message)
+    return dropped
 
 
 # --- enrolment ---------------------------------------------------------------------------------
@@ -630,6 +644,7 @@ def _enrol(enrollees: list[Enrollee], plans: OrgPlans, now: dt.datetime) -> None
 
 
 GAP_KEEP = dt.timedelta(days=1)
+SWEEP_EVERY = dt.timedelta(hours=1)
 MAX_GAPS = 500
 
 
@@ -649,25 +664,18 @@ def _gaps_after(through: int, pks: list[int], now: dt.datetime) -> list[list]:
 
 
 def _gaps_recheck(gaps: list[list], plans: OrgPlans, now: dt.datetime) -> tuple[list, int]:
-    """Enrol invoices that committed into a gap since; keep gaps younger than a day."""
-    kept, enrolled = [], 0
-    for first, last, seen in gaps:
-        late = _enrollees(
-            Invoice.objects.filter(pk__gte=first, pk__lte=last, enrollment__isnull=True)
-        )
-        if late:
-            _enrol(late, plans, now)
-            enrolled += len(late)
-        if now - dt.datetime.fromisoformat(seen) < GAP_KEEP:
-            kept.append([first, last, seen])
-    # Many small gaps (rolled-back inserts) merge into wider ranges rather than grow the row.
-    while len(kept) > MAX_GAPS:
-        merged = []
-        for i in range(0, len(kept), 2):
-            pair = kept[i : i + 2]
-            merged.append([pair[0][0], pair[-1][1], min(p[2] for p in pair)])
-        kept = merged
-    return kept, enrolled
+    """Enrol invoices that committed into a gap since (one query for every gap); keep the gaps
+    younger than a day, at most MAX_GAPS of the newest."""
+    kept = [g for g in gaps if now - dt.datetime.fromisoformat(g[2]) < GAP_KEEP][-MAX_GAPS:]
+    if not kept:
+        return [], 0
+    within = Q()
+    for first, last, _seen in kept:
+        within |= Q(pk__gte=first, pk__lte=last)
+    late = _enrollees(Invoice.objects.filter(within, enrollment__isnull=True))
+    if late:
+        _enrol(late, plans, now)
+    return kept, len(late)
 
 
 def _enrol_new(plans: OrgPlans, now: dt.datetime, result: TickResult) -> None:
@@ -734,7 +742,12 @@ def cadence_tick(*, now: dt.datetime | None = None, limit: int | None = None) ->
             remaining -= len(due)
         if len(due) < size:
             break
-    result.cancelled += stale_messages_cancel(now=now)
+    # Invoices closed by a path without a hook (an import marking them paid) lose their unsent
+    # email within the hour; the outbox checks every email again before it sends anyway.
+    swept = TickState.objects.filter(pk=1).values_list("swept_at", flat=True).first()
+    if swept is None or now - swept >= SWEEP_EVERY or now < swept:
+        result.cancelled += stale_messages_cancel(now=now)
+        TickState.objects.filter(pk=1).update(swept_at=now)
     log.info("comms.tick", **result.__dict__)
     return result
 
@@ -750,6 +763,7 @@ CHANGE_REASONS = {
     "dispute_closed": "Dispute resolved",
     "closed": "Invoice closed",
     "updated": "Invoice details changed",
+    "redated": "Due date changed",
 }
 # Changes after which the drafts already written still stand.
 KEEPS_DRAFTS = frozenset({"dispute_closed", "updated"})
@@ -792,17 +806,34 @@ def cadence_invoice_changed(
         raise ValueError(f"Unknown cadence change {change!r}")
     now = now or timezone.now()
     invoice = Invoice.objects.select_related("customer", "organization").get(pk=invoice.pk)
+    enrollment_ensure(invoice, now=now)
+    # The enrollment row lock orders this change against a tick judging the same invoice: the
+    # tick's drafts are committed (and cancelled here) or not yet written (and the tick then
+    # waits and sees the change).
+    enrollment = CadenceEnrollment.objects.select_for_update().get(invoice_id=invoice.pk)
     if change not in KEEPS_DRAFTS:
         messages_cancel(invoice=invoice, reason=CHANGE_REASONS[change], actor=actor, now=now)
-    enrollment = enrollment_ensure(invoice, now=now)
     enrollment.invoice = invoice
-    if change == "updated" and enrollment.state == CadenceEnrollment.State.FINISHED:
-        # A due date moved later may bring steps back into the future.
-        enrollment.state = CadenceEnrollment.State.ACTIVE
+    if change == "redated":
+        _restart_schedule(enrollment, invoice, now)
     if change == "dispute_closed" and invoice.is_open:
         enrollment.followup = f"dispute_resolved:{ref or invoice.pk}"
     _apply([enrollment], OrgPlans(), now, TickResult(), actor=actor)
     return enrollment
+
+
+def _restart_schedule(enrollment: CadenceEnrollment, invoice: Invoice, now: dt.datetime) -> None:
+    """A new due date: the steps already past under it count as handled (no burst of old
+    reminders), the later ones are drafted on their new days."""
+    plan = OrgPlans().get(invoice.organization_id)
+    today = plan.today(now)
+    steps = plan.steps.get(enrollment.cadence_id, []) if enrollment.cadence_id else []
+    passed = [
+        s.offset_days for s in steps if invoice.due_date + dt.timedelta(days=s.offset_days) < today
+    ]
+    enrollment.last_offset = passed[-1] if passed else None
+    if enrollment.state == CadenceEnrollment.State.FINISHED:
+        enrollment.state = CadenceEnrollment.State.ACTIVE
 
 
 def stale_messages_cancel(*, now: dt.datetime | None = None) -> int:

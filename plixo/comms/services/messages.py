@@ -59,7 +59,7 @@ def message_edit(
             f"The subject is at most {SUBJECT_MAX} characters and the body {BODY_MAX}."
         )
     try:
-        template_check(subject=new_subject, body=new_body)
+        template_check(subject=new_subject, body=new_body, require_pay_link=True)
     except MergeFieldError as exc:
         raise CommsError(str(exc)) from None
     if tone is not None and tone not in Tone.values:
@@ -77,11 +77,21 @@ def message_approve(
     *, message: Message, actor: User | None, now: dt.datetime | None = None
 ) -> Message:
     """Approve a draft: it joins the outbox and goes at the payer's next send window, within
-    the day's caps. Approving twice is harmless."""
+    the day's caps. Approving an email already in the outbox, being sent or sent changes
+    nothing (a double press must never send twice); a failed email is retried, not approved."""
     now = now or timezone.now()
     message = _locked(message)
-    if message.status == Message.Status.QUEUED and message.approved_at is not None:
+    if message.status in (Message.Status.QUEUED, Message.Status.SENDING, Message.Status.SENT):
         return message
+    if message.status != Message.Status.DRAFT:
+        raise CommsError(
+            f"This email is {message.get_status_display().lower()}; only drafts are approved"
+            + (
+                " (use Retry)."
+                if message.status in (Message.Status.FAILED, Message.Status.UNKNOWN)
+                else "."
+            )
+        )
     if message.contact_id is None:
         raise CommsError(
             "This invoice's customer has no contact with an email address; add one first."
@@ -116,7 +126,11 @@ def message_send_now(*, message: Message, actor: User | None) -> Message:
     still apply: the email may be held, with the reason and the time it will go)."""
     from plixo.comms.services.outbox import message_deliver
 
+    if message.status == Message.Status.SENT:
+        raise CommsError("This email was already sent; it is never sent twice.")
     message = message_approve(message=message, actor=actor)
+    if message.status != Message.Status.QUEUED:
+        return message  # being sent right now: a second press sends nothing
     # A held email is looked at again now: the window may be open or the cap have room. Every
     # check still applies, so it may be held again, with the reason.
     Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(

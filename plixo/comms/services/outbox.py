@@ -243,9 +243,10 @@ def merge_context(
     )
 
 
-def _email(message: Message, sending: SendingSettings, domain: str) -> EmailMultiAlternatives:
+def _email(
+    message: Message, sending: SendingSettings, domain: str, *, body: str
+) -> EmailMultiAlternatives:
     from_header, _ = sender_address(sending)
-    body = message.rendered_body
     if message.is_test:
         body = (
             f"[Test mode] This email would have gone to {message.intended_email or 'nobody'}. "
@@ -325,7 +326,7 @@ def message_deliver(
             return _hold(message, cap_reason, cap_until, now)
         claimed = Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
             status=Message.Status.SENDING,
-            claimed_at=now,
+            claimed_at=timezone.now(),
             claimed_by=worker,
             attempts=message.attempts + 1,
             contact=contact,
@@ -339,11 +340,23 @@ def message_deliver(
     if hook:
         # A seam for the crash tests: a worker killed here has claimed but not sent.
         import_string(hook)(message)
-    return _send_claimed(message, contact, sending, now)
+    return _send_claimed(message, contact, sending, now, worker)
+
+
+REDACTED_LINK = "[single-use pay link, sent only in the email]"
+
+
+def _claimed_update(message: Message, worker: str, **fields) -> bool:
+    """Write to a message only while this worker still holds its claim."""
+    return bool(
+        Message.objects.filter(
+            pk=message.pk, status=Message.Status.SENDING, claimed_by=worker
+        ).update(**fields)
+    )
 
 
 def _send_claimed(
-    message: Message, contact: Contact, sending: SendingSettings, now: dt.datetime
+    message: Message, contact: Contact, sending: SendingSettings, now: dt.datetime, worker: str
 ) -> str:
     from plixo.portal.services import portal_link_issue
 
@@ -351,33 +364,65 @@ def _send_claimed(
     from_header, domain_name = sender_address(sending)
     try:
         with transaction.atomic():
-            link, path = portal_link_issue(
-                invoice=message.invoice, contact=contact, actor=None, revoke_earlier=False
+            # The invoice row lock orders this send against a payment, a promise or a dispute
+            # (their hooks cancel unsent email under the same lock): look again now.
+            invoice = (
+                Invoice.objects.select_for_update()
+                .select_related("customer", "organization")
+                .get(pk=message.invoice_id)
             )
-            context = merge_context(message, contact, sending, f"{settings.PLIXO_PUBLIC_URL}{path}")
-            message.rendered_subject = render(message.subject, context)[:400]
-            message.rendered_body = render(message.body, context)
-            message.is_test = not organization.is_live
+            message.invoice = invoice
+            contact = Contact.objects.filter(pk=contact.pk).first()
+            blocked = _blocked_by_cadence(invoice)
+            if not blocked and (contact is None or _suppressed_at(contact, timezone.now())):
+                blocked = "Contact suppressed or removed"
+            if blocked:
+                if _claimed_update(
+                    message,
+                    worker,
+                    status=Message.Status.CANCELLED,
+                    status_reason=blocked[:300],
+                    updated_at=now,
+                ):
+                    _timeline(message, "email_cancelled", {"count": 1, "reason": blocked}, now)
+                return "cancelled"
+            link, path = portal_link_issue(
+                invoice=invoice, contact=contact, actor=None, revoke_earlier=False
+            )
+            real = merge_context(message, contact, sending, f"{settings.PLIXO_PUBLIC_URL}{path}")
+            # What is stored (and shown to staff) never holds the raw token: a copy of the
+            # email with the link redacted. The email itself gets the real link.
+            stored = merge_context(message, contact, sending, REDACTED_LINK)
+            # One line, whatever stored text (a name, an invoice number) brought along.
+            subject = " ".join(render(message.subject, real).split())[:400]
+            body = render(message.body, real)
+            is_test = not organization.is_live
+            if is_test:
+                subject = f"[TEST] {subject}"[:400]
+            message.rendered_subject = subject
+            message.rendered_body = render(message.body, stored)
+            message.is_test = is_test
             message.intended_email = contact.email
-            message.to_email = sending.test_address if message.is_test else contact.email
-            if message.is_test:
-                message.rendered_subject = f"[TEST] {message.rendered_subject}"[:400]
+            message.to_email = sending.test_address if is_test else contact.email
             message.sending_domain = domain_name
             message.portal_link = link
             message.send_started_at = timezone.now()
-            message.save(
-                update_fields=[
-                    "rendered_subject",
-                    "rendered_body",
-                    "is_test",
-                    "intended_email",
-                    "to_email",
-                    "sending_domain",
-                    "portal_link",
-                    "send_started_at",
-                    "updated_at",
-                ]
-            )
+            if not _claimed_update(
+                message,
+                worker,
+                rendered_subject=message.rendered_subject,
+                rendered_body=message.rendered_body,
+                is_test=message.is_test,
+                intended_email=message.intended_email,
+                to_email=message.to_email,
+                sending_domain=domain_name,
+                portal_link=link,
+                send_started_at=message.send_started_at,
+                updated_at=now,
+            ):
+                # The claim was taken over (it looked dead): the other worker sends it.
+                transaction.set_rollback(True)
+                return "skipped"
             domain, _ = SendingDomain.objects.get_or_create(
                 organization_id=organization.pk, domain=domain_name
             )
@@ -386,24 +431,30 @@ def _send_claimed(
                     warmup_started_on=_local_midnight(organization.time_zone, now).date()
                 )
     except MergeFieldError as exc:
-        return _fail(message, f"The template cannot be filled: {exc}", now, final=True)
-    email = _email(message, sending, domain_name)
+        return _fail(
+            message, f"The template cannot be filled: {exc}", now, final=True, worker=worker
+        )
+    email = _email(message, sending, domain_name, body=body)
     try:
         email.send()
     except Exception as exc:  # any provider or SMTP error: keep it, retry later
         log.warning("comms.send_failed", message=str(message.public_id), error=str(exc))
-        return _fail(message, f"{type(exc).__name__}: {exc}", now)
+        return _fail(message, f"{type(exc).__name__}: {exc}", now, worker=worker)
     status = getattr(email, "anymail_status", None)
     provider_id = (getattr(status, "message_id", None) or "") if status is not None else ""
     with transaction.atomic():
-        Message.objects.filter(pk=message.pk).update(
+        if not _claimed_update(
+            message,
+            worker,
             status=Message.Status.SENT,
             sent_at=timezone.now(),
             provider_message_id=str(provider_id)[:200],
             hold_reason="",
             last_error="",
             updated_at=timezone.now(),
-        )
+        ):
+            log.error("comms.claim_lost_after_send", message=str(message.public_id))
+            return "sent"
         data = {
             "to": message.to_email,
             "subject": message.rendered_subject,
@@ -418,7 +469,9 @@ def _send_claimed(
     return "sent"
 
 
-def _fail(message: Message, error: str, now: dt.datetime, *, final: bool = False) -> str:
+def _fail(
+    message: Message, error: str, now: dt.datetime, *, final: bool = False, worker: str = ""
+) -> str:
     """The provider refused or could not be reached: nothing left the building, so the message
     is queued again with a backoff, or failed for good after MAX_ATTEMPTS."""
     from plixo.portal.models import PortalLink
@@ -440,7 +493,11 @@ def _fail(message: Message, error: str, now: dt.datetime, *, final: bool = False
         else:
             delay = RETRY_AFTER[min(message.attempts - 1, len(RETRY_AFTER) - 1)]
             fields.update(status=Message.Status.QUEUED, send_after=now + delay)
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(**fields)
+        held = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING)
+        if worker:
+            held = held.filter(claimed_by=worker)
+        if not held.update(**fields):
+            return "skipped"
         if final:
             _timeline(message, "email_failed", {"error": error[:300]}, now)
     return "failed" if final else "retry"
@@ -481,6 +538,7 @@ def outbox_send(*, now: dt.datetime | None = None, limit: int = OUTBOX_BATCH) ->
     """One run of the outbox: recover dead claims, then deliver what is due, oldest first."""
     from plixo.ops.selectors import maintenance_active
 
+    explicit = now is not None
     now = now or timezone.now()
     requeued, unknown = outbox_recover(now=now)
     counts = {"sent": 0, "held": 0, "cancelled": 0, "retry": 0, "failed": 0, "skipped": 0}
@@ -494,7 +552,9 @@ def outbox_send(*, now: dt.datetime | None = None, limit: int = OUTBOX_BATCH) ->
     )
     for pk in due:
         try:
-            outcome = message_deliver(message_id=pk, now=now)
+            # Each email is judged at its own moment (a slow batch must not send on a window
+            # that has closed since the batch began), unless a caller fixed the time.
+            outcome = message_deliver(message_id=pk, now=now if explicit else None)
         except Exception:
             log.exception("comms.deliver_error", message=pk)
             outcome = "failed"

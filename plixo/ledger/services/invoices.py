@@ -167,10 +167,13 @@ def invoice_update(
         data={"changes": changes},
     )
     if {"due_date", "amount", "balance", "status"} & set(changes):
-        # A new due date moves every step; a closed invoice stops its cadence.
-        cadence_notify(
-            invoice=invoice, change="updated" if invoice.is_open else "closed", actor=actor
-        )
+        # A new due date restarts the schedule (its unsent reminders say the wrong thing); a
+        # closed invoice stops its cadence.
+        if not invoice.is_open:
+            change = "closed"
+        else:
+            change = "redated" if "due_date" in changes else "updated"
+        cadence_notify(invoice=invoice, change=change, actor=actor)
     return invoice
 
 

@@ -177,6 +177,8 @@ class Command(BaseCommand):
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "plixo.settings.dev")
         env["PYTHONUNBUFFERED"] = "1"
+        # Links in the emails the worker sends must point at this server's port.
+        env.setdefault("PLIXO_PUBLIC_URL", f"http://{HOST}:{port}")
         supervisor = Supervisor(
             children=[
                 Child("web server", [*python, "runserver", f"{HOST}:{port}", "--noreload"], True),
