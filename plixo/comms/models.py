@@ -245,7 +245,8 @@ class Message(models.Model):
         CadenceStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STEP)
-    # What this email is for, unique per invoice: "step:<step id>:<due date>", "followup:promise_missed:7",
+    # What this email is for, unique per invoice: "step:<step id>:<due date>",
+    # "followup:promise_missed:7",
     # "manual:<uuid>". The database refuses a second draft of the same step.
     purpose = models.CharField(max_length=80)
     idempotency_key = models.CharField(max_length=120, unique=True)
