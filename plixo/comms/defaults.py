@@ -72,7 +72,7 @@ FIRM_STEPS = (
 
 FINAL_STEPS = (
     (
-        0,
+        45,
         "final",
         "Final notice: invoice {invoice_number}",
         "Hello {contact_name},\n\n"

@@ -143,3 +143,20 @@ def test_an_indefinite_suppression_cancels_the_email(personas, customer, contact
     ContactFactory(customer=other, email="ap@other.example", is_primary=True)
     approved(other, actor=personas.operator.user)
     assert outbox_send()["sent"] == 1
+
+
+def test_a_suppression_or_its_end_has_held_emails_looked_at_again_at_once(
+    personas, customer, contact, live_org, clock
+):
+    message = approved(customer, actor=personas.operator.user)
+    until = NOON_NY + dt.timedelta(days=5)
+    contact_suppress(contact=contact, kind="vacation", until=until)
+    assert outbox_send()["held"] == 1
+    message.refresh_from_db()
+    assert message.send_after == until and "suppressed" in message.hold_reason
+    from plixo.comms.services import contact_unsuppress
+
+    contact_unsuppress(contact=contact)
+    message.refresh_from_db()
+    assert message.send_after <= NOON_NY  # looked at again on the next run, not in five days
+    assert outbox_send()["sent"] == 1

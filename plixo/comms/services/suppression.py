@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from plixo.comms.models import CommsError
+from plixo.comms.models import CommsError, Message
 from plixo.core.models import User
 from plixo.core.text import text_check
 from plixo.ledger.models import OPEN_STATUSES, Contact, Invoice, TimelineEvent
@@ -21,6 +21,14 @@ SUPPRESSION_KINDS = {
 }
 # Reactivation dates further out than this are refused (a typo, not a plan).
 MAX_SUPPRESSION = dt.timedelta(days=3 * 365)
+
+
+def _queued_recheck(contact: Contact, now) -> None:
+    """Emails waiting for this contact are looked at again on the outbox's next run (within a
+    minute), so what they say and when they go follows the new suppression."""
+    Message.objects.filter(contact_id=contact.pk, status=Message.Status.QUEUED).update(
+        send_after=now
+    )
 
 
 def _timeline_on_open_invoices(
@@ -82,6 +90,7 @@ def contact_suppress(
     contact.save(
         update_fields=["suppression_kind", "suppression_reason", "suppressed_until", "updated_at"]
     )
+    _queued_recheck(contact, now)
     _timeline_on_open_invoices(
         contact,
         "contact_suppressed",
@@ -117,6 +126,7 @@ def contact_unsuppress(
     contact.save(
         update_fields=["suppression_kind", "suppression_reason", "suppressed_until", "updated_at"]
     )
+    _queued_recheck(contact, now)
     _timeline_on_open_invoices(
         contact,
         "contact_unsuppressed",
