@@ -203,6 +203,8 @@ class LinkPanel:
     session: PortalSession | None
     session_live: bool
     expires_at: dt.datetime | None
+    # The cadence email that carried the link, when the outbox issued it (None otherwise).
+    message: object | None = None
 
 
 def portal_link_panel(*, invoice: Invoice, now: dt.datetime | None = None) -> LinkPanel:
@@ -223,7 +225,11 @@ def portal_link_panel(*, invoice: Invoice, now: dt.datetime | None = None) -> Li
     else:
         state = link_state(link, now=now)
         expires_at = link.last_activity_at + idle_limit() if state == LinkState.ACTIVE else None
-    return LinkPanel(link, link_state(link, now=now), session, live, expires_at)
+    # The outbox issues a fresh link with each email it sends and records it on the message.
+    from plixo.comms.models import Message
+
+    message = Message.objects.filter(portal_link=link).order_by("-id").first()
+    return LinkPanel(link, link_state(link, now=now), session, live, expires_at, message)
 
 
 def portal_funnel(

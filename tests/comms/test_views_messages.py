@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from plixo.commitments.services import promise_create
 from plixo.comms.models import EmailEvent, Message
 from plixo.comms.services import cadence_tick, message_approve, message_send_now
 from plixo.core.models import Role
@@ -103,14 +104,16 @@ def test_drafts_page_flags_a_draft_that_would_land_in_quiet_hours(personas, cust
         make_message(invoice, contact)
         response = personas.client_for(Role.AR_OPERATOR).get(reverse("comms:draft-list"))
     body = response.content.decode()
-    assert "Outside the send window for America/New_York" in body
-    assert "quiet hours: sends 08:00–18:00 America/New_York" in body
-    assert "would go at 08:00 local, tomorrow" in body
+    # One short line, the zone said once, and the button says when it would really go.
+    assert "Waits until 08:00 New York time tomorrow (send window 08:00–18:00)." in body
+    assert "quiet hours" not in body
+    assert "Send at 08:00 tomorrow (payer&#x27;s time)" in body
 
 
 def test_drafts_page_has_no_window_flag_inside_the_window(personas, draft, live_org):
     body = personas.client_for(Role.AR_OPERATOR).get(reverse("comms:draft-list")).content.decode()
-    assert "Outside the send window" not in body
+    assert "Waits until" not in body
+    assert ">Send now</button>" in body
     assert "Test mode" not in body.split('id="main"')[1]
 
 
@@ -278,9 +281,8 @@ def test_send_now_at_night_is_held_until_the_window_opens(personas, customer, co
     assert mail.outbox == []
     texts = flashes(response)
     assert (
-        "Invoice INV-7003: Not sent yet: held until 08:00 America/New_York on Wed Mar 4 "
-        "(quiet hours: sends 08:00–18:00 America/New_York). "
-        "That is 14:00 Europe/Paris on Wed Mar 4." in texts
+        "Invoice INV-7003: Not sent yet: held until 08:00 New York time tomorrow "
+        "(send window 08:00–18:00). That is 14:00 Europe/Paris on Wed Mar 4." in texts
     ), texts
     assert events_of(message, "email_held").count() == 1
 
@@ -447,10 +449,15 @@ def test_outbox_queued_tab_shows_the_hold_and_the_payers_time(personas, customer
     body = personas.client_for(Role.CSM).get(reverse("comms:outbox")).content.decode()
     assert "INV-HELD" not in body  # not the CSM's account
     body = personas.client_for(Role.LEGAL).get(reverse("comms:outbox")).content.decode()
-    assert "INV-HELD" in body and "weekend" in body
+    assert "INV-HELD" in body
     assert "Invoice INV-HELD is due" in body  # the subject filled in, not the template
     assert "Mar 9, 13:00" in body  # the organization's zone
-    assert "08:00 Mon Mar 9 in America/New_York" in body
+    # The stored hold in one line, in the payer's time.
+    assert "Held until 08:00 New York time on Mon Mar 9 (weekend)." in body
+    # Counts on the tabs that stay small; none on Sent or Cancelled.
+    assert 'Queued &amp; held <span class="chip-count">1</span>' in body
+    assert 'Failed / delivery unknown <span class="chip-count">0</span>' in body
+    assert 'Sent <span class="chip-count">' not in body
 
 
 def test_outbox_sent_tab_shows_test_sends(personas, draft, sending):
@@ -594,7 +601,11 @@ def test_timeline_entries_of_the_comms_app_read_as_sentences(draft):
     )
     assert sent.summary == "To ar-test@acme.example (test mode, meant for ap@initech.example)."
     cancelled = _entry(invoice, "email_cancelled", {"count": 3, "reason": "Invoice is paid"})
-    assert cancelled.summary == "3 unsent emails cancelled: Invoice is paid."
+    assert cancelled.summary == "3 unsent emails cancelled: invoice is paid."
+    by_hand = _entry(invoice, "email_cancelled", {"count": 1, "reason": "Cancelled by hand"})
+    assert by_hand.summary == "Email cancelled by hand."
+    one = _entry(invoice, "email_cancelled", {"count": 1, "reason": "Payment received"})
+    assert one.summary == "Email cancelled: payment received."
     stopped = _entry(invoice, "cadence_stopped", {"reason": "Invoice is paid"})
     assert (stopped.title, stopped.summary) == ("Cadence stopped", "Invoice is paid.")
     bounced = _entry(invoice, "email_bounced", {"recipient": "ap@initech.example"})
@@ -634,3 +645,217 @@ def test_held_and_suppression_times_read_in_the_organizations_zone(draft):
         )
     assert held.summary == "Held until Mar 9, 2026 14:00 Europe/Paris (weekend)."
     assert suppressed.summary == "ap@initech.example: Vacation until lifted."
+
+
+# --- review fixes: what is approved is what goes out; send confirmation; the Emails card -------
+
+
+def test_preview_of_a_draft_is_signed_by_the_viewer_who_would_approve_it(personas, draft, sending):
+    draft.body = "Hello {contact_name}. Pay: {pay_link}\n{sender_name}"
+    draft.save(update_fields=["body"])
+    operator = personas.operator.user
+    operator.full_name = "Olivia Operator"
+    operator.save(update_fields=["full_name"])
+    client = personas.client_for(Role.AR_OPERATOR)
+    body = client.get(reverse("comms:draft-list"), {"m": str(draft.public_id)}).content.decode()
+    assert "Olivia Operator" in body and "Signed as <strong>Olivia Operator</strong>" in body
+    detail = reverse("comms:message-detail", kwargs={"message_id": draft.public_id})
+    assert "Signed as <strong>Olivia Operator</strong>" in client.get(detail).content.decode()
+    # Once someone else approved it, everyone sees the approver's name: the one it goes out with.
+    manager = personas.members[Role.AR_MANAGER].user
+    manager.full_name = "Maria Manager"
+    manager.save(update_fields=["full_name"])
+    message_approve(message=draft, actor=manager)
+    body = client.get(detail).content.decode()
+    assert "Signed as <strong>Maria Manager</strong>" in body
+    assert "Olivia Operator" not in body.split('id="main"')[1]
+
+
+def test_preview_falls_back_to_the_sender_name_for_a_viewer_without_a_name(
+    personas, draft, sending
+):
+    sending.from_name = "Acme Receivables"
+    sending.save(update_fields=["from_name"])
+    operator = personas.operator.user
+    operator.full_name = ""
+    operator.save(update_fields=["full_name"])
+    url = reverse("comms:message-detail", kwargs={"message_id": draft.public_id})
+    body = personas.client_for(Role.AR_OPERATOR).get(url).content.decode()
+    assert "Signed as <strong>Acme Receivables</strong>" in body
+
+
+def test_the_email_sent_carries_the_name_the_preview_showed(personas, draft, live_org):
+    draft.body = "Pay: {pay_link}\n{sender_name}"
+    draft.save(update_fields=["body"])
+    operator = personas.operator.user
+    operator.full_name = "Olivia Operator"
+    operator.save(update_fields=["full_name"])
+    client = personas.client_for(Role.AR_OPERATOR)
+    detail = reverse("comms:message-detail", kwargs={"message_id": draft.public_id})
+    assert "Signed as <strong>Olivia Operator</strong>" in client.get(detail).content.decode()
+    client.post(reverse("comms:message-send", kwargs={"message_id": draft.public_id}))
+    assert len(mail.outbox) == 1 and "Olivia Operator" in mail.outbox[0].body
+
+
+def test_send_now_asks_first_only_when_the_organization_is_live(personas, draft, sending):
+    client = personas.client_for(Role.AR_OPERATOR)
+    send = reverse("comms:message-send", kwargs={"message_id": draft.public_id})
+    detail = reverse("comms:message-detail", kwargs={"message_id": draft.public_id})
+    pages = (
+        reverse("comms:draft-list"),
+        f"{reverse('comms:draft-list')}?m={draft.public_id}",
+        detail,
+    )
+    for url in pages:  # test mode: the email goes to the test address, no question asked
+        body = client.get(url).content.decode()
+        assert f'action="{send}"' in body
+        assert "This organization is live" not in body
+    personas.org.is_live = True
+    personas.org.save(update_fields=["is_live"])
+    for url in pages:
+        body = client.get(url).content.decode()
+        forms = [part for part in body.split("<form")[1:] if f'action="{send}"' in part]
+        assert forms, url
+        for form in forms:
+            head = form.split(">", 1)[0]
+            assert (
+                'data-confirm="Send the email for invoice INV-7001 to ap@initech.example? '
+                'This organization is live: it goes to the payer."' in head
+            ), (url, head)
+    # The keyboard's S submits the same form: the table's keyboard form carries the question too.
+    body = client.get(reverse("comms:draft-list")).content.decode()
+    assert f'action="{send}" data-action="send" data-confirm=' in body
+
+
+def test_a_held_email_shows_one_line_from_its_stored_hold(personas, customer, contact, clock):
+    held = make_message(
+        invoice_due(customer, NOON_NY.date()),
+        contact,
+        status=Message.Status.QUEUED,
+        hold_reason="contact suppressed (Vacation)",
+        send_after=dt.datetime(2026, 3, 10, 5, 0, tzinfo=dt.UTC),
+    )
+    client = personas.client_for(Role.AR_OPERATOR)
+    line = "Held until 01:00 New York time on Tue Mar 10 (contact suppressed (Vacation))."
+    page = client.get(reverse("comms:draft-list"), {"status": "held", "m": str(held.public_id)})
+    body = page.content.decode()
+    assert body.count(line) == 2  # the row and the preview, nothing computed beside it
+    assert "Waits until" not in body
+    detail = reverse("comms:message-detail", kwargs={"message_id": held.public_id})
+    assert line in client.get(detail).content.decode()
+
+
+def _emails_card(client, invoice) -> str:
+    url = reverse("ledger:invoice-detail", kwargs={"invoice_id": invoice.public_id})
+    body = client.get(url).content.decode()
+    start = body.index('id="emails-title"')
+    return body[start : body.index("</section>", start)]
+
+
+def test_invoice_emails_card_says_where_the_cadence_stands(personas, customer, contact, sending):
+    from plixo.comms.models import CadenceEnrollment, CadenceStep
+
+    client = personas.client_for(Role.BILLING_ADMIN)
+    with time_machine.travel(NOON_NY, tick=False):
+        invoice = invoice_due(customer, NOON_NY.date() - dt.timedelta(days=4), number="INV-7100")
+        card = _emails_card(client, invoice)
+        assert "Not scheduled yet" in card
+        cadence_tick()
+        enrollment = CadenceEnrollment.objects.get(invoice=invoice)
+        step = (
+            CadenceStep.objects.filter(
+                cadence=enrollment.cadence,
+                is_active=True,
+                offset_days__gt=enrollment.last_offset,
+            )
+            .order_by("offset_days")
+            .first()
+        )
+        on = invoice.due_date + dt.timedelta(days=step.offset_days)
+        card = _emails_card(client, invoice)
+        assert f"<strong>{enrollment.cadence.name}</strong>" in card
+        assert f"Active</span> — next: “{step.offset_label}” on {on:%b} {on.day}" in card
+        # The draft's row reads as its subject with the merge fields filled, not the step.
+        draft = Message.objects.get(invoice=invoice)
+        assert preview_subject_of(draft, sending) in card
+        assert "{invoice_number}" not in card
+
+        promise_create(
+            invoice=invoice,
+            amount=invoice.balance,
+            promised_on=dt.date(2026, 3, 6),
+            actor=personas.operator.user,
+        )
+        card = _emails_card(client, invoice)
+        assert "Paused</span> — promise to pay on Mar 6; chasing resumes Mar 7 if unpaid" in card, (
+            card
+        )
+        assert "2026-03-06" not in card
+
+        CadenceEnrollment.objects.filter(invoice=invoice).update(
+            state=CadenceEnrollment.State.FINISHED, reason="All steps done", next_action_at=None
+        )
+        assert "Finished</span> — all steps done" in _emails_card(client, invoice)
+        CadenceEnrollment.objects.filter(invoice=invoice).update(
+            state=CadenceEnrollment.State.STOPPED, reason="Invoice is paid"
+        )
+        assert "Stopped</span> — invoice is paid" in _emails_card(client, invoice)
+
+
+def test_invoice_emails_card_shows_the_subject_as_sent(personas, draft, live_org):
+    message_send_now(message=draft, actor=personas.operator.user)
+    draft.refresh_from_db()
+    assert draft.status == Message.Status.SENT
+    card = _emails_card(personas.client_for(Role.LEGAL), draft.invoice)
+    assert draft.rendered_subject in card and "Sent" in card
+
+
+def preview_subject_of(message, sending):
+    from plixo.comms.selectors_messages import preview_subject
+
+    message.invoice.organization = message.organization
+    return preview_subject(message, sending)
+
+
+# --- the pay-link card on the invoice page -----------------------------------------------------
+
+
+def _paylink_card(client, invoice) -> str:
+    url = reverse("ledger:invoice-detail", kwargs={"invoice_id": invoice.public_id})
+    body = client.get(url).content.decode()
+    start = body.index('id="paylink-title"')
+    return body[start : body.index("</section>", start)]
+
+
+def test_pay_link_card_names_the_email_that_carried_a_test_mode_link(personas, draft, sending):
+    message_send_now(message=draft, actor=personas.operator.user)
+    draft.refresh_from_db()
+    assert draft.is_test and draft.portal_link_id is not None
+    card = _paylink_card(personas.client_for(Role.AR_MANAGER), draft.invoice)
+    day = timezone.localtime(draft.sent_at)
+    # A one-off email here (the cadence's own are "cadence email", below).
+    assert (
+        f'Sent with the <a href="/messages/{draft.public_id}/">email of {day:%b} {day.day}, '
+        f"{day.year}</a> to ar-test@acme.example (test mode: meant for ap@initech.example)." in card
+    ), card
+    assert "renewal request" not in card
+    assert "Sent to ap@initech.example" not in card
+
+
+def test_pay_link_card_of_a_live_cadence_email(personas, customer, contact, live_org, clock):
+    invoice = invoice_due(customer, NOON_NY.date() - dt.timedelta(days=4), number="INV-7200")
+    cadence_tick()
+    message = Message.objects.get(invoice=invoice)
+    message_send_now(message=message, actor=personas.operator.user)
+    card = _paylink_card(personas.client_for(Role.AR_MANAGER), invoice)
+    assert "Sent with the <a href=" in card and "cadence email of Mar 3, 2026</a>" in card
+    assert "to ap@initech.example." in card and "test mode" not in card
+    assert "renewal request" not in card
+
+
+def test_pay_link_card_of_a_link_renewed_by_the_payer_is_unchanged(personas, draft):
+    from plixo.portal.services import portal_link_issue
+
+    portal_link_issue(invoice=draft.invoice, contact=draft.contact, revoke_earlier=False)
+    card = _paylink_card(personas.client_for(Role.AR_MANAGER), draft.invoice)
+    assert "by the payer’s renewal request" in card

@@ -27,12 +27,14 @@ from plixo.comms.selectors_messages import (
     DRAFT_FILTERS,
     PREVIEW_PAY_LINK,
     draft_counts,
-    draft_flags,
+    hold_line,
     message_for,
     message_preview,
     message_provider_events,
     message_timeline,
+    outbox_counts,
     preview_subject,
+    send_notes,
 )
 from plixo.comms.selectors_messages import OUTBOX_TABS as OUTBOX_TAB_DEFS
 from plixo.comms.selectors_messages import draft_list as draft_page
@@ -75,8 +77,8 @@ def send_outcome(message: Message, org_zone: str) -> tuple[int, str]:
     if status == Message.Status.QUEUED:
         if message.hold_reason and message.send_after:
             zone = payer_zone(message, message.contact)
-            until = _local(message.send_after, zone)
-            text = f"Not sent yet: held until {until} ({message.hold_reason})."
+            held = hold_line(message)
+            text = f"Not sent yet: {held[0].lower()}{held[1:]}"
             if zone != org_zone:
                 text += f" That is {_local(message.send_after, org_zone)}."
             return messages.WARNING, text
@@ -110,10 +112,12 @@ def _message_actions(message: Message, role: str) -> dict[str, bool]:
 
 
 def _preview_context(request, message: Message, sending) -> dict:
+    notes = send_notes(message, sending, request.organization)
     return {
         "message": message,
-        "preview": message_preview(message, sending),
-        "flags": draft_flags(message, sending, request.organization),
+        "preview": message_preview(message, sending, request.user),
+        "flags": notes.flags,
+        "send_label": notes.send_label,
         "actions": _message_actions(message, request.membership.role),
         "pay_link_placeholder": PREVIEW_PAY_LINK,
     }
@@ -150,11 +154,11 @@ def draft_list(request):
     )
     now = timezone.now()
     for message in page:
+        notes = send_notes(message, sending, organization, now)
         # Test mode is said once above the list, not on every row.
-        message.flags = [
-            flag for flag in draft_flags(message, sending, organization, now) if flag.kind != "test"
-        ]
-        message.subject_text = preview_subject(message, sending)
+        message.flags = [flag for flag in notes.flags if flag.kind != "test"]
+        message.send_label = notes.send_label
+        message.subject_text = preview_subject(message, sending, request.user)
     counts = draft_counts(membership=membership)
     chips = []
     for value, (label, _q) in DRAFT_FILTERS.items():
@@ -195,9 +199,13 @@ def message_detail(request, message_id):
         "pay_link_placeholder": PREVIEW_PAY_LINK,
     }
     if not message.rendered_body:
-        context["preview"] = message_preview(message, sending)
-        if message.is_unsent:
-            context["flags"] = draft_flags(message, sending, request.organization)
+        context["preview"] = message_preview(message, sending, request.user)
+    if message.is_unsent:
+        notes = send_notes(message, sending, request.organization)
+        # A held email's stored hold is said once, beside "Goes".
+        context["flags"] = [flag for flag in notes.flags if flag.kind != "held"]
+        context["send_label"] = notes.send_label
+        context["hold_text"] = hold_line(message)
     return render(request, "comms/message_detail.html", context)
 
 
@@ -240,7 +248,7 @@ def message_edit_view(request, message_id):
         {
             "message": message,
             "form": form,
-            "preview": message_preview(message, sending),
+            "preview": message_preview(message, sending, request.user),
             "next": target,
             "pay_link_placeholder": PREVIEW_PAY_LINK,
         },
@@ -334,9 +342,10 @@ def outbox_list(request):
     sending = services.sending_settings_for(request.organization)
     for message in page:
         if not message.rendered_subject:
-            message.subject_text = preview_subject(message, sending)
+            message.subject_text = preview_subject(message, sending, request.user)
+    counts = outbox_counts(membership=request.membership)
     tabs = [
-        {"value": value, "label": label, "active": value == tab}
+        {"value": value, "label": label, "active": value == tab, "count": counts.get(value)}
         for value, (label, _q) in OUTBOX_TAB_DEFS.items()
     ]
     return render(

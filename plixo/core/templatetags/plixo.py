@@ -310,8 +310,15 @@ def _describe_comms_event(kind: str, data: dict, entry: TimelineEntry, event, in
         entry.summary = f"Not sent: {data.get('error') or reason or 'the provider refused it'}."
     elif kind == "email_cancelled":
         count = data.get("count") or 1
-        what = "unsent email" if count == 1 else "unsent emails"
-        entry.summary = f"{count} {what} cancelled" + (f": {reason}." if reason else ".")
+        # The reason is stored as a sentence ("Invoice is paid"); here it ends one.
+        why = reason.rstrip(".")
+        if len(why) > 1 and why[0].isupper() and why[1].islower():
+            why = why[0].lower() + why[1:]
+        if count == 1 and why == "cancelled by hand":
+            entry.summary = "Email cancelled by hand."
+        else:
+            what = "Email" if count == 1 else f"{count} unsent emails"
+            entry.summary = f"{what} cancelled" + (f": {why}." if why else ".")
     elif kind == "email_requeued":
         entry.summary = "Queued to be sent again."
         if subject:

@@ -82,14 +82,25 @@
 
 // Keyboard lists (the Drafts page; any list can opt in). The list is marked data-keyboard-list
 // and each row data-row; a row holds a[data-action="open"], and form[data-action="approve"] /
-// form[data-action="send"]. J/K move the focus between rows, Enter opens the focused row,
-// A approves it, S sends it, ? shows the shortcuts ([data-shortcuts-help]). Nothing fires while
+// form[data-action="send"]. J/K move the focus between rows and the preview follows (the same
+// request a click makes, once the keys rest for 150 ms), so A and S act on the email shown;
+// Enter opens the focused row, A approves it, S sends it (through requestSubmit, so a form's
+// data-confirm still asks), ? shows the shortcuts ([data-shortcuts-help]). Nothing fires while
 // typing in a field or with Ctrl, Alt or Cmd held. After an action reloads the page, the focus
-// returns to the same place in the list, so the next row is ready.
+// returns to the same place in the list, so the next row is ready. Where the preview sits under
+// the list (narrow screens), opening a row by tap or Enter scrolls the preview into view, and
+// its "Back to list" link returns to the row.
 (function () {
   "use strict";
 
   var STORE_KEY = "plixo-keyboard-row:" + window.location.pathname;
+  var PREVIEW_DELAY = 150;
+  var previewTimer = null;
+  var scrollToPreview = false;
+
+  function isNarrow() {
+    return window.matchMedia ? window.matchMedia("(max-width: 1024px)").matches : false;
+  }
 
   function isTyping(element) {
     if (!element) return false;
@@ -119,9 +130,11 @@
     if (row.scrollIntoView) row.scrollIntoView({ block: "nearest" });
   }
 
-  function openRow(list, row) {
+  function openRow(list, row, scroll) {
     var link = row && row.querySelector('[data-action="open"]');
     if (!link) return;
+    window.clearTimeout(previewTimer);
+    scrollToPreview = !!scroll;
     rowsOf(list).forEach(function (other) {
       other.classList.remove("is-selected");
       other.removeAttribute("aria-selected");
@@ -131,13 +144,32 @@
     link.click();
   }
 
+  // The preview follows the keyboard focus, once the keys rest.
+  function previewSoon(list, row) {
+    window.clearTimeout(previewTimer);
+    if (!row || row.classList.contains("is-selected") || !window.htmx) return;
+    previewTimer = window.setTimeout(function () { openRow(list, row, false); }, PREVIEW_DELAY);
+  }
+
   function submitRow(list, row, action) {
     var form = row && row.querySelector('form[data-action="' + action + '"]');
     if (!form) return false;
-    try { window.sessionStorage.setItem(STORE_KEY, String(rowsOf(list).indexOf(row))); } catch (e) { /* private mode */ }
+    var index = String(rowsOf(list).indexOf(row));
     var button = form.querySelector('button[type="submit"], button:not([type])');
-    if (form.requestSubmit) form.requestSubmit(button || undefined);
-    else form.submit();
+    if (form.requestSubmit) {
+      // Listeners on window run after the document's data-confirm check: remember the row only
+      // if the submit was not called off.
+      window.addEventListener("submit", function (event) {
+        if (event.defaultPrevented) return;
+        try { window.sessionStorage.setItem(STORE_KEY, index); } catch (e) { /* private mode */ }
+      }, { once: true });
+      form.requestSubmit(button || undefined);
+    } else {
+      var question = form.getAttribute("data-confirm");
+      if (question && !window.confirm(question)) return true;
+      try { window.sessionStorage.setItem(STORE_KEY, index); } catch (e) { /* private mode */ }
+      form.submit();
+    }
     return true;
   }
 
@@ -156,15 +188,28 @@
     if (toggle) { toggleHelp(); return; }
     var list = theList();
     if (!list) return;
+    var back = event.target.closest && event.target.closest("[data-back-to-list]");
+    if (back) {
+      var target = document.getElementById((back.getAttribute("href") || "").slice(1));
+      if (target && list.contains(target)) {
+        event.preventDefault();
+        focusRow(list, target);
+        if (target.scrollIntoView) target.scrollIntoView({ block: "center" });
+      }
+      return;
+    }
     var row = event.target.closest && event.target.closest("[data-row]");
     if (!row || !list.contains(row)) return;
-    // Links, buttons and fields inside the row keep their own behaviour.
+    window.clearTimeout(previewTimer);
+    // Links, buttons and fields inside the row keep their own behaviour; the row's own open
+    // link loads the preview by itself (htmx), which then comes into view on a narrow screen.
     if (event.target.closest("a, button, input, select, textarea, label, form")) {
+      if (event.target.closest('[data-action="open"]')) scrollToPreview = true;
       focusRow(list, row);
       return;
     }
     focusRow(list, row);
-    openRow(list, row);
+    openRow(list, row, true);
   });
 
   document.addEventListener("keydown", function (event) {
@@ -183,15 +228,19 @@
     switch (key.toLowerCase()) {
       case "j":
         event.preventDefault();
-        focusRow(list, rows[Math.min(index + 1, rows.length - 1)]);
+        row = rows[Math.min(index + 1, rows.length - 1)];
+        focusRow(list, row);
+        previewSoon(list, row);
         break;
       case "k":
         event.preventDefault();
-        focusRow(list, rows[Math.max(index - 1, 0)]);
+        row = rows[Math.max(index - 1, 0)];
+        focusRow(list, row);
+        previewSoon(list, row);
         break;
       case "enter":
         // Enter on a link or button inside the row does what it always does.
-        if (row && document.activeElement === row) { event.preventDefault(); openRow(list, row); }
+        if (row && document.activeElement === row) { event.preventDefault(); openRow(list, row, true); }
         break;
       case "a":
         if (row && submitRow(list, row, "approve")) event.preventDefault();
@@ -202,7 +251,19 @@
     }
   });
 
-  // Back from an action: focus the row that now stands where the acted-on one was.
+  // A preview opened by tap or Enter comes into view where it sits under the list.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var preview = event.target;
+    if (!preview || preview.id !== "preview") return;
+    var wanted = scrollToPreview;
+    scrollToPreview = false;
+    if (!wanted || !isNarrow()) return;
+    if (preview.scrollIntoView) preview.scrollIntoView({ block: "start" });
+    if (preview.focus) preview.focus({ preventScroll: true });
+  });
+
+  // Back from an action: focus the row that now stands where the acted-on one was, and show
+  // its preview.
   var list = theList();
   if (list) {
     var stored = null;
@@ -212,7 +273,9 @@
     } catch (e) { /* private mode */ }
     var rows = rowsOf(list);
     if (stored !== null && rows.length) {
-      focusRow(list, rows[Math.min(parseInt(stored, 10) || 0, rows.length - 1)]);
+      var restored = rows[Math.min(parseInt(stored, 10) || 0, rows.length - 1)];
+      focusRow(list, restored);
+      previewSoon(list, restored);
     } else {
       var selected = list.querySelector("[data-row].is-selected");
       if (selected) selected.classList.add("is-focused");
