@@ -95,6 +95,19 @@ class StepForm(forms.Form):
         label="Body", max_length=BODY_MAX, widget=forms.Textarea(attrs={"rows": 10})
     )
 
+    def __init__(self, *args, new_step_tone: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if new_step_tone and not self.initial:
+            # A step added to a cadence usually goes on in the tone of the one before it.
+            self.fields["tone"].initial = new_step_tone
+
+    def has_changed(self) -> bool:
+        # An added row holds a step only once its day, subject or body is filled: a tone
+        # chosen on an otherwise empty row is not a step.
+        if self.initial:
+            return super().has_changed()
+        return any(name != "tone" for name in self.changed_data)
+
     def _merge_checked(self, field: str, *, single_line: bool) -> str:
         value = _text_ok(self.cleaned_data[field], single_line=single_line)
         try:
@@ -111,6 +124,16 @@ class StepForm(forms.Form):
 
 
 class BaseStepFormSet(forms.BaseFormSet):
+    def __init__(self, *args, new_step_tone: str | None = None, **kwargs):
+        self.new_step_tone = new_step_tone
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if index is None or index >= self.initial_form_count():
+            kwargs["new_step_tone"] = self.new_step_tone
+        return kwargs
+
     def clean(self):
         if any(self.errors):
             return
@@ -290,20 +313,34 @@ def _cap_field(label: str, help_text: str) -> forms.IntegerField:
     )
 
 
-class TimeInput(forms.TimeInput):
-    input_type = "time"
+TIME_ERROR = "Enter a time on the 24-hour clock, such as 08:00 or 17:30."
 
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%H:%M")
+
+def _time_field(label: str) -> forms.TimeField:
+    # A text box, not <input type="time">: browsers show that one in the reader's locale
+    # ("08:00 AM" in the United States), while the window is set and shown on a 24-hour clock.
+    return forms.TimeField(
+        label=label,
+        input_formats=["%H:%M", "%H:%M:%S"],
+        error_messages={"invalid": TIME_ERROR},
+        help_text="24-hour clock, e.g. 08:00 or 17:30.",
+        widget=forms.TimeInput(
+            format="%H:%M",
+            attrs={
+                "pattern": "[0-2][0-9]:[0-5][0-9]",
+                "placeholder": "08:00",
+                "maxlength": 8,
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "class": "time-input",
+            },
+        ),
+    )
 
 
 class SendingSettingsForm(forms.Form):
-    quiet_hours_start = forms.TimeField(
-        label="Sending starts at", widget=TimeInput(), input_formats=["%H:%M", "%H:%M:%S"]
-    )
-    quiet_hours_end = forms.TimeField(
-        label="Sending stops at", widget=TimeInput(), input_formats=["%H:%M", "%H:%M:%S"]
-    )
+    quiet_hours_start = _time_field("Sending starts at")
+    quiet_hours_end = _time_field("Sending stops at")
     send_on_weekends = forms.BooleanField(label="Send on Saturdays and Sundays", required=False)
     skip_holidays = forms.BooleanField(
         label="Skip the payer's public holidays",
@@ -358,6 +395,15 @@ class LiveModeForm(forms.Form):
         label="I understand that emails will go to payers' real addresses from now on.",
         required=False,
     )
+
+    def __init__(self, *args, queued: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        if queued:
+            emails = f"{queued:,} email{'s' if queued != 1 else ''}"
+            self.fields["confirm"].label = (
+                "I understand that emails will go to payers' real addresses from now on, "
+                f"starting with the {emails} queued now."
+            )
 
     def clean(self):
         data = super().clean()

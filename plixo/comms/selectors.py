@@ -3,14 +3,16 @@ organization: another organization's id is a 404. Message reads live in
 `selectors_messages`."""
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from plixo.comms.merge import MergeContext
@@ -32,6 +34,8 @@ from plixo.ledger.selectors import invoices_visible, org_today
 
 RATE_WINDOW_DAYS = 30
 PREVIEW_CHOICES = 20
+# Invoices ending in the digits typed that a number look-up reads at most.
+NUMBER_CANDIDATES = 50
 # Where a preview's pay link points: a page that does not exist, so it can never be used.
 PREVIEW_PAY_PATH = "/p/preview-link-created-when-sent"
 
@@ -121,38 +125,39 @@ def _number(value: Decimal, locale: str) -> str:
         return format_decimal(value, locale="en_US")
 
 
-def _range(low, high, *, unit: str = "", prefix: str = "") -> str:
+def _range(low: str | None, high: str | None, *, before: str = "", after: str = "") -> str:
+    """A condition's bounds in words: "USD 10,000 or more", "up to USD 5,000",
+    "USD 1,000–5,000". A range with a negative bound says "to", as an en dash beside a minus
+    sign reads badly."""
     if low is not None and high is not None:
-        return f"{prefix}{low}–{high}{unit}"
+        if low == high:
+            return f"{before}{low}{after}"
+        dash = " to " if "−" in low or "−" in high else "–"
+        return f"{before}{low}{dash}{high}{after}"
     if low is not None:
-        return f"{prefix}{low}–∞{unit}"
-    return f"{prefix}up to {high}{unit}"
+        return f"{before}{low} or more{after}"
+    return f"up to {before}{high}{after}"
 
 
 def rule_conditions(rule: SegmentRule, locale: str = "en_US") -> list[str]:
-    """A rule's conditions in words, e.g. ["Segment enterprise", "USD 10,000–∞",
-    "31–90 days overdue", "risk ≥ 60"]; empty when the rule matches every invoice."""
+    """A rule's conditions in words, e.g. ["Segment enterprise", "USD 10,000 or more",
+    "31–90 days overdue", "risk 60 or more"]; empty when the rule matches every invoice."""
     parts = []
     if rule.segment:
         parts.append(f"Segment {rule.segment}")
     if rule.min_amount is not None or rule.max_amount is not None:
         low = _number(rule.min_amount, locale) if rule.min_amount is not None else None
         high = _number(rule.max_amount, locale) if rule.max_amount is not None else None
-        parts.append(_range(low, high, prefix=f"{rule.currency} "))
+        parts.append(_range(low, high, before=f"{rule.currency} "))
     elif rule.currency:
         parts.append(f"Invoices in {rule.currency}")
     if rule.min_days_overdue is not None or rule.max_days_overdue is not None:
         low, high = _signed(rule.min_days_overdue), _signed(rule.max_days_overdue)
-        if low is not None and high is None:
-            parts.append(f"{low}+ days overdue")
-        else:
-            parts.append(_range(low, high, unit=" days overdue"))
-    if rule.min_risk is not None and rule.max_risk is not None:
-        parts.append(f"risk {rule.min_risk}–{rule.max_risk}")
-    elif rule.min_risk is not None:
-        parts.append(f"risk ≥ {rule.min_risk}")
-    elif rule.max_risk is not None:
-        parts.append(f"risk ≤ {rule.max_risk}")
+        parts.append(_range(low, high, after=" days overdue"))
+    if rule.min_risk is not None or rule.max_risk is not None:
+        low = str(rule.min_risk) if rule.min_risk is not None else None
+        high = str(rule.max_risk) if rule.max_risk is not None else None
+        parts.append(f"risk {_range(low, high)}")
     return parts
 
 
@@ -174,19 +179,61 @@ def open_invoices_recent(*, membership: Membership, limit: int = PREVIEW_CHOICES
     )
 
 
-def preview_invoice(*, membership: Membership, public_id=None, number: str = "") -> Invoice | None:
-    """The open invoice a preview uses: the one asked for (by public id or number; a foreign
-    or closed one is a 404), else the open invoice due last."""
-    visible = invoices_visible(membership=membership).filter(status__in=OPEN_STATUSES)
+def preview_invoice(*, membership: Membership, public_id=None) -> Invoice | None:
+    """The open invoice a preview uses: the one asked for by public id (a foreign or closed
+    one is a 404), else the open invoice due last."""
     if public_id:
+        visible = invoices_visible(membership=membership).filter(status__in=OPEN_STATUSES)
         return one_or_404(visible.select_related("customer"), public_id)
-    if number:
-        invoice = visible.select_related("customer").filter(number=number.strip()).first()
-        if invoice is None:
-            raise Http404("No open invoice with that number.")
-        return invoice
     recent = open_invoices_recent(membership=membership, limit=1)
     return recent[0] if recent else None
+
+
+_TRAILING_DIGITS = re.compile(r"(\d+)\D*$")
+_NUMBER_PREFIX = re.compile(r"^(\D*)\d+$")
+
+
+def open_invoice_by_number(
+    *, membership: Membership, number: str, known: Iterable[Invoice] = ()
+) -> Invoice | None:
+    """The open invoice a person means by a number typed as they remember it: `INV-10019`,
+    `inv-10019` or `10019`. Tried in order, only among the open invoices the member sees:
+    the number exactly; the usual spellings of it (upper or lower case, or the digits behind a
+    prefix the `known` invoices use, such as `INV-`), found through the (organization, number)
+    index; the number without regard to case; then a number ending in the same digits (the
+    first of at most `NUMBER_CANDIDATES` by due date, latest first). None when nothing
+    matches."""
+    term = number.strip()[:100]
+    if not term:
+        return None
+    visible = (
+        invoices_visible(membership=membership)
+        .filter(status__in=OPEN_STATUSES)
+        .select_related("customer")
+    )
+    digits_match = _TRAILING_DIGITS.search(term)
+    digits = digits_match.group(1) if digits_match else ""
+    spellings = [term, term.upper(), term.lower()]
+    if digits:
+        prefixes = {m.group(1) for i in known if (m := _NUMBER_PREFIX.match(i.number))}
+        spellings += [f"{prefix}{digits}" for prefix in sorted(prefixes)]
+    spellings = list(dict.fromkeys(spellings))
+    found = {i.number: i for i in visible.filter(number__in=spellings)}
+    for spelling in spellings:
+        if spelling in found:
+            return found[spelling]
+    invoice = visible.filter(number__iexact=term).order_by("-due_date", "-id").first()
+    if invoice is not None or not digits:
+        return invoice
+    wanted = digits.lstrip("0") or "0"
+    for candidate in visible.filter(number__endswith=digits).order_by("-due_date", "-id")[
+        :NUMBER_CANDIDATES
+    ]:
+        # "10019" means INV-10019 or INV-010019, never INV-110019.
+        trailing = _TRAILING_DIGITS.search(candidate.number)
+        if trailing and (trailing.group(1).lstrip("0") or "0") == wanted:
+            return candidate
+    return None
 
 
 def preview_contact(*, invoice: Invoice) -> Contact | None:
@@ -203,11 +250,18 @@ def preview_pay_link() -> str:
 
 
 def preview_context(
-    *, invoice: Invoice, contact: Contact | None, sending: SendingSettings
+    *,
+    invoice: Invoice,
+    contact: Contact | None,
+    sending: SendingSettings,
+    as_of: dt.date | None = None,
 ) -> MergeContext:
-    """What a step would be filled with for this invoice today, as the outbox fills it, but
-    with a pay link that leads nowhere: a preview never issues a payer link."""
+    """What a step would be filled with for this invoice, as the outbox fills it, but with a
+    pay link that leads nowhere: a preview never issues a payer link. `as_of` is the day the
+    email would be written (a step's own day; today when not given): it sets the days overdue
+    (never below 0), while the amount stays today's balance."""
     organization = invoice.organization
+    as_of = as_of or org_today(organization)
     return MergeContext(
         invoice_number=invoice.number,
         amount_due=invoice.balance,
@@ -215,7 +269,7 @@ def preview_context(
         due_date=invoice.due_date,
         customer_name=invoice.customer.name,
         contact_name=(contact.name if contact else "") or "",
-        days_overdue=(org_today(organization) - invoice.due_date).days,
+        days_overdue=max((as_of - invoice.due_date).days, 0),
         sender_name=sending.from_name or organization.name,
         pay_link=preview_pay_link(),
         locale=organization.locale or "en_US",
@@ -371,3 +425,196 @@ def sending_domains_overview(
         )
     rows.sort(key=lambda row: (not row.is_current, row.domain.domain))
     return rows
+
+
+# --- going live ---------------------------------------------------------------------------------
+
+# The domain each email provider (a django-anymail backend) asks its senders to include in SPF.
+SPF_INCLUDES = {
+    "amazon_ses": "amazonses.com",
+    "mailgun": "mailgun.org",
+    "sendgrid": "sendgrid.net",
+    "postmark": "spf.mtasv.net",
+    "mailjet": "spf.mailjet.com",
+    "sparkpost": "sparkpostmail.com",
+    "brevo": "spf.brevo.com",
+    "sendinblue": "spf.sendinblue.com",
+}
+SPF_PLACEHOLDER = "<your email provider's SPF domain>"
+# Top-level names that exist on no public DNS (RFC 2606, RFC 6761, RFC 6762).
+RESERVED_TLDS = ("localhost", "local", "test", "example", "invalid")
+
+
+@dataclass(frozen=True)
+class GoLiveCheck:
+    ok: bool
+    title: str
+    detail: str = ""
+    record_type: str = ""  # a DNS record to publish, e.g. TXT …
+    record_name: str = ""  # … at this name …
+    record_value: str = ""  # … with this value
+    link: str = ""  # the URL name of the page where it is dealt with
+    link_text: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxWaiting:
+    queued: int  # queued in the outbox, held ones included
+    held: int  # of those, held (outside the send window, over a cap, no test address …)
+
+
+@dataclass(frozen=True)
+class GoLiveReadiness:
+    domain: str
+    checks: list[GoLiveCheck] = field(default_factory=list)
+    waiting: OutboxWaiting = OutboxWaiting(0, 0)
+
+    @property
+    def warnings(self) -> list[GoLiveCheck]:
+        return [c for c in self.checks if not c.ok]
+
+    @property
+    def passed(self) -> list[GoLiveCheck]:
+        return [c for c in self.checks if c.ok]
+
+
+def outbox_waiting(*, organization: Organization) -> OutboxWaiting:
+    """Emails queued in the outbox right now (one grouped count on the organization/status
+    index). Their recipient is chosen when each goes out, so in test mode they go to the test
+    address and after going live to the payers."""
+    counts = Message.objects.filter(
+        organization=organization, status=Message.Status.QUEUED
+    ).aggregate(queued=Count("id"), held=Count("id", filter=~Q(hold_reason="")))
+    return OutboxWaiting(queued=counts["queued"] or 0, held=counts["held"] or 0)
+
+
+def spf_include() -> str:
+    """The SPF include of the email provider this installation sends through, when known."""
+    backend = str(getattr(settings, "EMAIL_BACKEND", ""))
+    parts = backend.split(".")
+    if backend.startswith("anymail.backends.") and len(parts) > 2:
+        return SPF_INCLUDES.get(parts[2], SPF_PLACEHOLDER)
+    return SPF_PLACEHOLDER
+
+
+def _is_reserved(domain: str) -> bool:
+    return domain.rsplit(".", 1)[-1] in RESERVED_TLDS
+
+
+def _dns_check(name: str, label: str, status: str, domain: str) -> GoLiveCheck:
+    Check = SendingDomain.Check
+    if status == Check.PASS:
+        return GoLiveCheck(ok=True, title=f"{label} record found on {domain}.")
+    if status == Check.FAIL:
+        title = f"No {label} record on {domain}."
+    elif status == Check.UNRESOLVED:
+        title = f"{label} of {domain} could not be checked: the DNS lookup got no answer."
+    else:
+        title = f"{label} of {domain} has not been checked."
+    how = (
+        "Use Check DNS under Sending domains below."
+        if status != Check.FAIL
+        else "Mail providers file or refuse email that fails it."
+    )
+    if name == "spf":
+        include = spf_include()
+        placeholder = (
+            " Replace the part in angle brackets with the domain your email provider names."
+            if include == SPF_PLACEHOLDER
+            else ""
+        )
+        return GoLiveCheck(
+            ok=False,
+            title=title,
+            detail=f"{how} If it is missing, publish this TXT record (one SPF record per "
+            f"domain: if one exists, add the include to it).{placeholder}",
+            record_type="TXT",
+            record_name=domain,
+            record_value=f"v=spf1 include:{include} ~all",
+        )
+    if name == "dkim":
+        return GoLiveCheck(
+            ok=False,
+            title=title,
+            detail=f"{how} If it is missing, publish the DKIM key your email provider gives you "
+            f"(a TXT or CNAME record under <selector>._domainkey.{domain}).",
+        )
+    return GoLiveCheck(
+        ok=False,
+        title=title,
+        detail=f"{how} If it is missing, publish this TXT record; p=none only asks for reports "
+        "and changes no delivery. Use a mailbox someone reads for the reports.",
+        record_type="TXT",
+        record_name=f"_dmarc.{domain}",
+        record_value=f"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}",
+    )
+
+
+def go_live_checks(*, organization: Organization, sending: SendingSettings) -> GoLiveReadiness:
+    """What a Controller should know before switching sending live: the sending domain's SPF,
+    DKIM and DMARC as last checked, whether the sender is the installation's default address,
+    whether payers' replies reach someone, and how many queued emails would then go to payers
+    instead of the test address. Going live stays possible whatever these say."""
+    _sender, domain = sender_address(sending)
+    checks: list[GoLiveCheck] = []
+    row = (
+        SendingDomain.objects.filter(organization=organization, domain=domain).first()
+        if domain
+        else None
+    )
+    for name, label in (("spf", "SPF"), ("dkim", "DKIM"), ("dmarc", "DMARC")):
+        status = getattr(row, name) if row is not None else SendingDomain.Check.UNKNOWN
+        checks.append(_dns_check(name, label, status, domain or "the sending domain"))
+
+    _name, address = parseaddr(sending.from_email or settings.DEFAULT_FROM_EMAIL)
+    _name, default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    if not sending.from_email or address.casefold() == default_address.casefold():
+        reserved = (
+            f" A .{domain.rsplit('.', 1)[-1]} address exists on no public mail server: mail "
+            "providers refuse or file as spam email from it."
+            if domain and _is_reserved(domain)
+            else ""
+        )
+        checks.append(
+            GoLiveCheck(
+                ok=False,
+                title=f"The sender is the installation's default address, {address}.",
+                detail="Payers would see it on every email. Set your own sender address above, "
+                f"on a domain whose DNS you can change.{reserved}",
+            )
+        )
+    else:
+        checks.append(GoLiveCheck(ok=True, title=f"Emails are sent from {address}."))
+
+    if sending.reply_to:
+        checks.append(GoLiveCheck(ok=True, title=f"Payers' replies go to {sending.reply_to}."))
+    else:
+        checks.append(
+            GoLiveCheck(
+                ok=False,
+                title=f"No reply-to address: payers' replies go to {address}.",
+                detail="Set a reply-to address above that your receivables team reads.",
+            )
+        )
+
+    waiting = outbox_waiting(organization=organization)
+    if waiting.queued:
+        held = f" ({waiting.held:,} of them held for now)" if waiting.held else ""
+        instead = f" instead of to {sending.test_address}" if sending.test_address else ""
+        checks.append(
+            GoLiveCheck(
+                ok=False,
+                title=f"{waiting.queued:,} email{'s are' if waiting.queued != 1 else ' is'} "
+                f"queued now{held}.",
+                detail=f"After going live {'they go' if waiting.queued != 1 else 'it goes'} to "
+                f"payers' own addresses{instead}. To keep one from going out, cancel it in the "
+                "outbox before going live.",
+                link="comms:outbox",
+                link_text="Open the outbox",
+            )
+        )
+    else:
+        checks.append(
+            GoLiveCheck(ok=True, title="No emails are queued: none would go out at once.")
+        )
+    return GoLiveReadiness(domain=domain, checks=checks, waiting=waiting)

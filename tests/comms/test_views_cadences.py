@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from plixo.comms.models import Cadence, CadenceStep, SegmentRule
-from plixo.comms.selectors import PREVIEW_PAY_PATH
+from plixo.comms.selectors import PREVIEW_PAY_PATH, rule_conditions
 from plixo.comms.services import (
     StepSpec,
     cadence_create,
@@ -120,9 +120,45 @@ def test_rules_are_listed_in_priority_order_in_words(personas):
     )
     segment_rule_create(organization=personas.org, cadence=firm, name="Everyone", priority=10)
     page = personas.client_for(Role.AR_MANAGER).get(reverse("comms:cadence-list")).content.decode()
-    assert "Segment enterprise · USD 10,000–∞ · 31–90 days overdue · risk ≥ 60" in page
+    assert "Segment enterprise · USD 10,000 or more · 31–90 days overdue · risk 60 or more" in page
+    assert "∞" not in page and "≥" not in page
     assert page.index("Everyone") < page.index("Large enterprise")
     assert "Every invoice" in page
+
+
+@pytest.mark.parametrize(
+    "bounds, words",
+    [
+        ({"currency": "USD", "min_amount": "10000"}, ["USD 10,000 or more"]),
+        ({"currency": "USD", "max_amount": "5000"}, ["up to USD 5,000"]),
+        ({"currency": "USD", "min_amount": "1000", "max_amount": "5000"}, ["USD 1,000–5,000"]),
+        ({"currency": "EUR"}, ["Invoices in EUR"]),
+        ({"min_days_overdue": 31}, ["31 or more days overdue"]),
+        ({"max_days_overdue": 30}, ["up to 30 days overdue"]),
+        ({"min_days_overdue": -3, "max_days_overdue": 5}, ["−3 to 5 days overdue"]),
+        ({"min_days_overdue": 7, "max_days_overdue": 7}, ["7 days overdue"]),
+        ({"min_risk": 60}, ["risk 60 or more"]),
+        ({"max_risk": 40}, ["risk up to 40"]),
+        ({"min_risk": 40, "max_risk": 60}, ["risk 40–60"]),
+        ({}, []),
+    ],
+)
+def test_rule_conditions_read_as_words(personas, bounds, words):
+    default_cadences_ensure(personas.org)
+    cadence = Cadence.objects.get(organization=personas.org, is_default=True)
+    rule = segment_rule_create(organization=personas.org, cadence=cadence, name="R", **bounds)
+    assert rule_conditions(rule) == words
+
+
+def test_rule_page_shows_the_saved_conditions_in_words(personas):
+    default_cadences_ensure(personas.org)
+    cadence = Cadence.objects.get(organization=personas.org, is_default=True)
+    rule = segment_rule_create(
+        organization=personas.org, cadence=cadence, name="Mid", currency="USD", max_amount="5000"
+    )
+    url = reverse("comms:rule-edit", kwargs={"rule_id": rule.public_id})
+    page = personas.client_for(Role.AR_MANAGER).get(url).content.decode()
+    assert "up to USD 5,000" in page
 
 
 # --- the editor ----------------------------------------------------------------------------------
@@ -332,6 +368,69 @@ def test_edit_removes_and_changes_steps(personas):
     assert CadenceStep.objects.filter(cadence=cadence, offset_days=-3, is_active=False).exists()
 
 
+def test_making_a_cadence_the_default_says_what_changes(personas):
+    default_cadences_ensure(personas.org)
+    firm = Cadence.objects.get(organization=personas.org, name="Firm")
+    steps = list(firm.steps.filter(is_active=True).order_by("offset_days"))
+    data = {
+        "name": "Firm",
+        "description": "",
+        "requires_approval": "on",
+        "is_default": "on",
+        "is_active": "on",
+        **_steps_post(
+            [
+                {"offset_days": s.offset_days, "tone": s.tone, "subject": s.subject, "body": s.body}
+                for s in steps
+            ],
+            initial=len(steps),
+        ),
+    }
+    url = reverse("comms:cadence-edit", kwargs={"cadence_id": firm.public_id})
+    client = personas.client_for(Role.AR_MANAGER)
+    response = client.post(url, data, follow=True)
+    page = response.content.decode()
+    assert "Firm is now the default cadence" in page
+    assert "Invoices already in a cadence keep theirs." in page
+    firm.refresh_from_db()
+    assert firm.is_default
+    # Saving it again, already the default, says nothing about the default.
+    page = client.post(url, data, follow=True).content.decode()
+    assert "is now the default cadence" not in page
+
+
+def test_an_added_step_starts_in_the_tone_of_the_last_step(personas):
+    cadence = _cadence(personas.org)  # −3 friendly, +14 firm
+    client = personas.client_for(Role.AR_MANAGER)
+    response = client.get(reverse("comms:cadence-edit", kwargs={"cadence_id": cadence.public_id}))
+    steps = response.context["steps"]
+    extra = steps.forms[steps.initial_form_count()]
+    assert extra["tone"].value() == "firm"
+    assert '<option value="firm" selected>' in str(extra["tone"])
+    new = client.get(reverse("comms:cadence-new")).context["steps"]
+    assert new.forms[0]["tone"].value() == "friendly"
+    # Left empty, the added rows are not steps, whatever their tone.
+    data = {
+        "name": cadence.name,
+        "description": "",
+        "requires_approval": "on",
+        "is_active": "on",
+        **_steps_post(
+            [
+                {"offset_days": "-3", "tone": "friendly", "subject": "Soon", "body": "{pay_link}"},
+                {"offset_days": "14", "tone": "firm", "subject": "Late", "body": "{pay_link}"},
+                {"offset_days": "", "tone": "firm", "subject": "", "body": ""},
+                {"offset_days": "", "tone": "final", "subject": "", "body": ""},
+            ],
+            initial=2,
+        ),
+    }
+    url = reverse("comms:cadence-edit", kwargs={"cadence_id": cadence.public_id})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert cadence.steps.filter(is_active=True).count() == 2
+
+
 def test_another_organizations_cadence_is_not_found(personas):
     foreign = _cadence(personas.other_org)
     client = personas.client_for(Role.CONTROLLER)
@@ -414,9 +513,86 @@ def test_preview_refuses_foreign_or_unknown_ids(personas, yen_and_dinar):
     client = personas.client_for(Role.CONTROLLER)
     assert client.get(url, {"invoice": str(foreign.public_id)}).status_code == 404
     assert client.get(url, {"invoice": "not-a-uuid"}).status_code == 404
-    assert client.get(url, {"number": foreign.number}).status_code == 404
+    response = client.get(url, {"number": foreign.number})  # a number is typed: never a 404
+    assert response.status_code == 200
+    assert response.context["invoice"] != foreign
+    assert f"No open invoice {foreign.number} in Acme Widgets" in response.content.decode()
     foreign_step = other_cadence.steps.first()
     assert client.get(url, {"step": str(foreign_step.public_id)}).status_code == 404
+
+
+def test_preview_reads_each_step_on_its_own_day(personas, yen_and_dinar):
+    yen, _dinar = yen_and_dinar  # due five days ago
+    cadence = _cadence(
+        personas.org,
+        steps=[
+            StepSpec(-3, "{invoice_number}: {days_overdue} days", "{days_overdue} {pay_link}"),
+            StepSpec(0, "{invoice_number}: {days_overdue} days", "{days_overdue} {pay_link}"),
+            StepSpec(
+                14, "{invoice_number}: {days_overdue} days", "{amount_due} {pay_link}", "firm"
+            ),
+        ],
+    )
+    url = reverse("comms:cadence-preview", kwargs={"cadence_id": cadence.public_id})
+    response = personas.client_for(Role.AR_MANAGER).get(url, {"invoice": str(yen.public_id)})
+    subjects = [p["subject"] for p in response.context["previews"]]
+    assert subjects == [f"{yen.number}: 0 days", f"{yen.number}: 0 days", f"{yen.number}: 14 days"]
+    assert [p["sends_on"] for p in response.context["previews"]] == [
+        yen.due_date + dt.timedelta(days=d) for d in (-3, 0, 14)
+    ]
+    late = yen.due_date + dt.timedelta(days=14)
+    page = response.content.decode()
+    assert f"As it would read on <strong>{late:%b} {late.day}, {late.year}</strong>" in page
+    assert "¥120,000" in response.context["previews"][2]["body"]  # today's balance
+
+
+@pytest.mark.parametrize("typed", ["{number}", "{lower}", "{digits}", "  {number} "])
+def test_preview_finds_an_invoice_number_as_typed(personas, yen_and_dinar, typed):
+    yen, dinar = yen_and_dinar
+    cadence = _cadence(personas.org)
+    url = reverse("comms:cadence-preview", kwargs={"cadence_id": cadence.public_id})
+    query = typed.format(
+        number=dinar.number, lower=dinar.number.lower(), digits=dinar.number.split("-")[1]
+    )
+    response = personas.client_for(Role.AR_MANAGER).get(url, {"number": query})
+    assert response.status_code == 200
+    assert response.context["invoice"] == dinar
+    assert not response.context["number_missing"]
+
+
+def test_preview_number_lookup_matches_case_and_digits_without_a_known_prefix(
+    personas, customer, clock
+):
+    from plixo.comms.selectors import open_invoice_by_number
+
+    due = NOON_NY.date()
+    mixed = invoice_due(customer, due, number="Acme/7731")
+    padded = invoice_due(customer, due, number="B-0010019")
+    invoice_due(customer, due, number="B-110019")  # ends in the digits, but is another number
+    membership = personas.members[Role.AR_MANAGER]
+    assert open_invoice_by_number(membership=membership, number="acme/7731") == mixed
+    assert open_invoice_by_number(membership=membership, number="10019") == padded
+    assert open_invoice_by_number(membership=membership, number="x-10019") == padded
+    assert open_invoice_by_number(membership=membership, number="0019") is None
+    assert open_invoice_by_number(membership=membership, number="") is None
+
+
+def test_preview_of_a_number_with_no_open_invoice_says_so_inline(personas, yen_and_dinar):
+    yen, dinar = yen_and_dinar
+    cadence = _cadence(personas.org)
+    url = reverse("comms:cadence-preview", kwargs={"cadence_id": cadence.public_id})
+    client = personas.client_for(Role.AR_MANAGER)
+    for typed in ("INV-99999", "99999"):
+        response = client.get(url, {"number": typed})
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert f"No open invoice {typed} in Acme Widgets." in page
+        assert response.context["invoice"] == yen  # the default preview, due last
+        assert len(response.context["previews"]) == 2
+        assert f'value="{typed}"' in page  # the box keeps what was typed
+    response = client.get(url, {"number": "INV-99999"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "No open invoice INV-99999" in response.content.decode()
 
 
 def test_preview_without_open_invoices_says_so(personas):

@@ -3,6 +3,7 @@ nothing), the live/test switch (Controller only), and the sending domains with t
 rates and DNS check."""
 
 import datetime as dt
+import html
 import sys
 import types
 import uuid
@@ -26,6 +27,7 @@ from plixo.comms.services.settings import (
 )
 from plixo.core.models import Organization, Role
 from tests.comms.conftest import NOON_NY, invoice_due
+from tests.factories import CustomerFactory
 
 URL = "comms:sending-settings"
 OTHERS = [Role.AR_OPERATOR, Role.BILLING_ADMIN, Role.SALES, Role.CSM, Role.LEGAL]
@@ -125,7 +127,9 @@ def test_settings_are_saved_through_the_service(personas, sending):
         ({"test_address": "a@b"}, "Enter a valid email address"),
         ({"from_name": "Acme\x07Receivables"}, "contains a control character"),
         ({"from_name": "Acme\nBcc: x@evil.example"}, "must be a single line"),
-        ({"quiet_hours_start": "25:00"}, "Enter a valid time"),
+        ({"quiet_hours_start": "25:00"}, "Enter a time on the 24-hour clock"),
+        ({"quiet_hours_start": "08:00 AM"}, "Enter a time on the 24-hour clock"),
+        ({"quiet_hours_end": "5pm"}, "Enter a time on the 24-hour clock"),
         ({"quiet_hours_end": "09:00"}, "cannot start and stop at the same time"),
         ({"test_address": ""}, "cannot be empty"),
     ],
@@ -169,6 +173,19 @@ def test_service_accepts_times_as_text_and_windows_across_midnight(personas, sen
     assert personas.org.quiet_hours_start == dt.time(20, 0)  # the caller's object follows
 
 
+def test_times_are_24_hour_text_boxes(personas, sending):
+    page = personas.client_for(Role.AR_MANAGER).get(reverse(URL)).content.decode()
+    assert 'type="time"' not in page
+    assert 'name="quiet_hours_start" value="08:00"' in page
+    assert 'pattern="[0-2][0-9]:[0-5][0-9]"' in page and 'placeholder="08:00"' in page
+    response = personas.client_for(Role.AR_MANAGER).post(
+        reverse(URL), _form(quiet_hours_start="7:30", quiet_hours_end="19:05")
+    )
+    assert response.status_code == 302
+    org = Organization.objects.get(pk=personas.org.pk)
+    assert (org.quiet_hours_start, org.quiet_hours_end) == (dt.time(7, 30), dt.time(19, 5))
+
+
 # --- live and test mode ---------------------------------------------------------------------------
 
 
@@ -196,6 +213,99 @@ def test_controller_goes_live_after_confirming_and_back_to_test_mode(personas, s
     response = client.post(reverse("comms:sending-live"), {"live": "0"}, follow=True)
     assert not Organization.objects.get(pk=personas.org.pk).is_live
     assert "every email now goes to ar-test@acme.example" in response.content.decode()
+
+
+def _queued(invoice, *, hold_reason=""):
+    key = uuid.uuid4().hex
+    return Message.objects.create(
+        organization=invoice.organization,
+        invoice=invoice,
+        purpose=f"manual:{key}",
+        idempotency_key=f"test:{key}",
+        subject="Hello",
+        body="Hello",
+        status=Message.Status.QUEUED,
+        hold_reason=hold_reason,
+    )
+
+
+def test_go_live_lists_what_to_fix_first(personas, sending, customer, settings):
+    settings.DEFAULT_FROM_EMAIL = "Plixo <no-reply@plixo.localhost>"
+    invoice = invoice_due(customer, NOON_NY.date())
+    _queued(invoice)
+    _queued(invoice, hold_reason="Outside the send window")
+    _queued(invoice)
+    other = invoice_due(CustomerFactory(organization=personas.other_org), NOON_NY.date())
+    _queued(other)  # another organization's email is not counted
+
+    response = personas.client_for(Role.CONTROLLER).get(reverse(URL))
+    readiness = response.context["readiness"]
+    titles = [c.title for c in readiness.warnings]
+    assert readiness.domain == "plixo.localhost"
+    assert (readiness.waiting.queued, readiness.waiting.held) == (3, 1)
+    assert "SPF of plixo.localhost has not been checked." in titles
+    assert "The sender is the installation's default address, no-reply@plixo.localhost." in titles
+    assert "No reply-to address: payers' replies go to no-reply@plixo.localhost." in titles
+    assert "3 emails are queued now (1 of them held for now)." in titles
+    page = html.unescape(response.content.decode())
+    assert "6 things to look at" in page
+    assert "v=spf1 include:<your email provider's SPF domain> ~all" in page
+    assert "v=DMARC1; p=none; rua=mailto:dmarc-reports@plixo.localhost" in page
+    assert "_dmarc.plixo.localhost" in page
+    assert "publish the DKIM key your email provider gives you" in page
+    assert "A .localhost address exists on no public mail server" in page
+    assert "instead of to ar-test@acme.example" in page
+    assert "starting with the 3 emails queued now." in page
+    assert page.index("Before going live") < page.index("Go live</button>")
+
+
+def test_go_live_checks_that_pass_are_listed_as_in_order(personas, sending, settings):
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    sending_settings_update(
+        organization=personas.org,
+        from_email="ar@mail.acme.example",
+        reply_to="billing@acme.example",
+    )
+    domain = sending_domain_ensure(organization=personas.org)
+    SendingDomain.objects.filter(pk=domain.pk).update(spf="pass", dkim="pass", dmarc="fail")
+    response = personas.client_for(Role.CONTROLLER).get(reverse(URL))
+    readiness = response.context["readiness"]
+    assert [c.title for c in readiness.warnings] == ["No DMARC record on mail.acme.example."]
+    assert [c.title for c in readiness.passed] == [
+        "SPF record found on mail.acme.example.",
+        "DKIM record found on mail.acme.example.",
+        "Emails are sent from ar@mail.acme.example.",
+        "Payers' replies go to billing@acme.example.",
+        "No emails are queued: none would go out at once.",
+    ]
+    page = html.unescape(response.content.decode())
+    assert "1 thing to look at" in page
+    assert "I understand that emails will go to payers' real addresses from now on." in page
+    # An SPF record would name the provider this installation sends through.
+    SendingDomain.objects.filter(pk=domain.pk).update(spf="fail")
+    page = personas.client_for(Role.CONTROLLER).get(reverse(URL)).content.decode()
+    assert "v=spf1 include:spf.mtasv.net ~all" in page
+
+
+def test_go_live_checks_are_for_the_controller_before_going_live(personas, sending, live_org):
+    assert personas.client_for(Role.CONTROLLER).get(reverse(URL)).context["readiness"] is None
+    Organization.objects.filter(pk=personas.org.pk).update(is_live=False)
+    response = personas.client_for(Role.AR_MANAGER).get(reverse(URL))
+    assert response.context["readiness"] is None
+    assert "Before going live" not in response.content.decode()
+
+
+def test_going_live_with_warnings_still_needs_only_the_tick(personas, sending, customer):
+    _queued(invoice_due(customer, NOON_NY.date()))
+    client = personas.client_for(Role.CONTROLLER)
+    response = client.post(reverse("comms:sending-live"), {"live": "1"})
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Tick the box to confirm" in page
+    assert "starting with the 1 email queued now." in page
+    assert not Organization.objects.get(pk=personas.org.pk).is_live
+    client.post(reverse("comms:sending-live"), {"live": "1", "confirm": "on"})
+    assert Organization.objects.get(pk=personas.org.pk).is_live
 
 
 def test_test_mode_needs_a_test_address(personas, live_org, sending):

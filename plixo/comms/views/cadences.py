@@ -27,7 +27,10 @@ from plixo.comms.selectors import (
     cadence_steps,
     cadences_overview,
     domain_for,
+    go_live_checks,
+    open_invoice_by_number,
     open_invoices_recent,
+    outbox_waiting,
     preview_contact,
     preview_context,
     preview_invoice,
@@ -88,9 +91,14 @@ def _step_initial(cadence: Cadence | None) -> list[dict]:
 def _cadence_editor(request, cadence: Cadence | None):
     title = cadence.name if cadence is not None else "New cadence"
     initial_steps = _step_initial(cadence)
+    # An added step starts in the tone of the cadence's last step.
+    new_step_tone = initial_steps[-1]["tone"] if initial_steps else None
+    was_default = cadence is not None and cadence.is_default
     if request.method == "POST":
         form = CadenceForm(request.POST, cadence=cadence)
-        steps = StepFormSet(request.POST, initial=initial_steps, prefix="steps")
+        steps = StepFormSet(
+            request.POST, initial=initial_steps, prefix="steps", new_step_tone=new_step_tone
+        )
         if form.is_valid() and steps.is_valid():
             data = form.cleaned_data
             specs = [
@@ -129,6 +137,15 @@ def _cadence_editor(request, cadence: Cadence | None):
             else:
                 count = f"{len(specs)} step{'s' if len(specs) != 1 else ''}"
                 messages.success(request, f"Cadence {saved.name} saved with {count}.")
+                if saved.is_default and not was_default:
+                    # Enrolments keep their cadence (see enrollment.cadence_for_invoice): the
+                    # new default takes only invoices picked up from now on.
+                    messages.info(
+                        request,
+                        f"{saved.name} is now the default cadence: open invoices that no segment "
+                        "rule assigns are chased with it from when they are first picked up. "
+                        "Invoices already in a cadence keep theirs.",
+                    )
                 return redirect("comms:cadence-list")
     else:
         initial = (
@@ -143,7 +160,7 @@ def _cadence_editor(request, cadence: Cadence | None):
             else {"requires_approval": True, "is_active": True}
         )
         form = CadenceForm(initial=initial, cadence=cadence)
-        steps = StepFormSet(initial=initial_steps, prefix="steps")
+        steps = StepFormSet(initial=initial_steps, prefix="steps", new_step_tone=new_step_tone)
     context = {
         "cadence": cadence,
         "title": title,
@@ -167,8 +184,9 @@ def cadence_edit(request, cadence_id):
 
 @requires(Cap.CADENCES_MANAGE)
 def cadence_preview(request, cadence_id):
-    """Each step (or the one asked for) filled in for a real open invoice, as it would be sent
-    today, with a pay link that leads nowhere: a preview never issues a payer link."""
+    """Each step (or the one asked for) filled in for a real open invoice, each as it would
+    read on its own day (the due date plus the step's offset) with today's balance, and a pay
+    link that leads nowhere: a preview never issues a payer link."""
     membership = request.membership
     organization = request.organization
     cadence = cadence_for(membership=membership, public_id=cadence_id)
@@ -179,20 +197,26 @@ def cadence_preview(request, cadence_id):
         steps = [s for s in all_steps if str(s.public_id) == step_id.lower()]
         if not steps:
             raise Http404("No such step in this cadence.")
-    invoice = preview_invoice(
-        membership=membership,
-        public_id=request.GET.get("invoice", "").strip() or None,
-        number=request.GET.get("number", "")[:100],
-    )
+    choices = open_invoices_recent(membership=membership)
+    public_id = request.GET.get("invoice", "").strip() or None
+    number = request.GET.get("number", "").strip()[:100]
+    invoice, number_missing = None, ""
+    if number and not public_id:
+        invoice = open_invoice_by_number(membership=membership, number=number, known=choices)
+        number_missing = number if invoice is None else ""
+    if invoice is None:
+        invoice = preview_invoice(membership=membership, public_id=public_id)
     previews = []
     contact = None
     if invoice is not None:
         invoice.organization = organization
         contact = preview_contact(invoice=invoice)
-        merge = preview_context(
-            invoice=invoice, contact=contact, sending=sending_settings_for(organization)
-        )
+        sending = sending_settings_for(organization)
         for step in steps:
+            reads_on = invoice.due_date + dt.timedelta(days=step.offset_days)
+            merge = preview_context(
+                invoice=invoice, contact=contact, sending=sending, as_of=reads_on
+            )
             try:
                 subject, body, error = (
                     merge_render(step.subject, merge),
@@ -207,10 +231,9 @@ def cadence_preview(request, cadence_id):
                     "subject": subject,
                     "body": body,
                     "error": error,
-                    "sends_on": invoice.due_date + dt.timedelta(days=step.offset_days),
+                    "sends_on": reads_on,
                 }
             )
-    choices = open_invoices_recent(membership=membership)
     if invoice is not None and all(i.pk != invoice.pk for i in choices):
         choices.insert(0, invoice)
     context = {
@@ -221,6 +244,8 @@ def cadence_preview(request, cadence_id):
         "contact": contact,
         "choices": choices,
         "previews": previews,
+        "number": number,
+        "number_missing": number_missing,
         "today": org_today(organization),
     }
     template = "comms/cadence_preview_panel.html" if request.htmx else "comms/cadence_preview.html"
@@ -273,7 +298,11 @@ def _rule_editor(request, rule=None):
                     "max_risk": rule.max_risk,
                 },
             )
-    return render(request, "comms/rule_form.html", {"form": form, "rule": rule})
+    conditions = None
+    if rule is not None:
+        conditions = rule_conditions(rule, organization.locale or "en_US")
+    context = {"form": form, "rule": rule, "conditions": conditions}
+    return render(request, "comms/rule_form.html", context)
 
 
 def _amount_text(value) -> str:
@@ -333,9 +362,16 @@ def _settings_page(request, *, form=None, live_form=None, status=200):
     sending = sending_settings_for(organization)
     sending_domain_ensure(organization=organization)
     can_go_live = role_can(request.membership.role, Cap.ORG_GO_LIVE)
+    readiness = None
+    if can_go_live and not organization.is_live:
+        readiness = go_live_checks(organization=organization, sending=sending)
     if live_form is None and can_go_live:
-        live_form = LiveModeForm(initial={"live": "0" if organization.is_live else "1"})
+        live_form = LiveModeForm(
+            initial={"live": "0" if organization.is_live else "1"},
+            queued=readiness.waiting.queued if readiness else 0,
+        )
     context = {
+        "readiness": readiness,
         "sending": sending,
         "form": form or SendingSettingsForm(initial=_settings_initial(organization, sending)),
         "live_form": live_form,
@@ -368,7 +404,7 @@ def sending_settings(request):
 @require_POST
 def sending_go_live(request):
     organization = request.organization
-    form = LiveModeForm(request.POST)
+    form = LiveModeForm(request.POST, queued=outbox_waiting(organization=organization).queued)
     if form.is_valid():
         live = form.cleaned_data["live"]
         try:
