@@ -811,7 +811,7 @@ def test_invoice_emails_card_shows_the_subject_as_sent(personas, draft, live_org
 
 
 def preview_subject_of(message, sending):
-    from plixo.comms.selectors_messages import preview_subject
+    from plixo.comms.selectors import preview_subject
 
     message.invoice.organization = message.organization
     return preview_subject(message, sending)

@@ -10,7 +10,7 @@ from plixo.api.schemas import PageParams
 from plixo.api.schemas_comms import MessageFilters, MessageOut, MessagePage
 from plixo.comms import services
 from plixo.comms.models import Message
-from plixo.comms.selectors_messages import message_for, messages_visible
+from plixo.comms.selectors import message_for, messages_visible
 from plixo.core.permissions import Cap
 from plixo.ledger import selectors as ledger_selectors
 

@@ -8,6 +8,7 @@ from ninja import Router
 from plixo.api.auth import api_requires
 from plixo.api.common import responses
 from plixo.api.schemas_comms import SendingSettingsOut, SendingSettingsUpdate
+from plixo.comms.selectors import sending_settings_values
 from plixo.comms.services import sending_settings_for
 from plixo.core.models import Organization
 from plixo.core.permissions import Cap, role_can
@@ -18,20 +19,12 @@ router = Router(tags=["settings"])
 def _settings_out(organization_id: int) -> dict:
     organization = Organization.objects.get(pk=organization_id)
     sending = sending_settings_for(organization)
+    values = sending_settings_values(organization=organization, sending=sending)
+    values["quiet_hours_start"] = _clock(values["quiet_hours_start"])
+    values["quiet_hours_end"] = _clock(values["quiet_hours_end"])
     return {
         "mode": "live" if organization.is_live else "test",
-        "quiet_hours_start": _clock(organization.quiet_hours_start),
-        "quiet_hours_end": _clock(organization.quiet_hours_end),
-        "send_on_weekends": sending.send_on_weekends,
-        "skip_holidays": sending.skip_holidays,
-        "daily_cap": sending.daily_cap,
-        "operator_daily_cap": sending.operator_daily_cap,
-        "warmup_enabled": sending.warmup_enabled,
-        "warmup_first_day_cap": sending.warmup_first_day_cap,
-        "from_name": sending.from_name,
-        "from_email": sending.from_email,
-        "reply_to": sending.reply_to,
-        "test_address": sending.test_address,
+        **values,
         "updated_at": sending.updated_at,
     }
 

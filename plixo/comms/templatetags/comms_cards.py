@@ -2,7 +2,7 @@
 
 from django import template
 
-from plixo.comms.selectors_messages import invoice_cadence_status, invoice_emails
+from plixo.comms.selectors import invoice_cadence_status, invoice_emails
 from plixo.comms.services import sending_settings_for
 from plixo.core.permissions import Cap
 

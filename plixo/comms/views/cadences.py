@@ -38,6 +38,7 @@ from plixo.comms.selectors import (
     rule_for,
     segment_rules_of,
     sending_domains_overview,
+    sending_settings_values,
     sending_today,
 )
 from plixo.comms.services import (
@@ -341,20 +342,7 @@ def rule_delete(request, rule_id):
 
 
 def _settings_initial(organization, sending: SendingSettings) -> dict:
-    return {
-        "quiet_hours_start": organization.quiet_hours_start,
-        "quiet_hours_end": organization.quiet_hours_end,
-        "send_on_weekends": sending.send_on_weekends,
-        "skip_holidays": sending.skip_holidays,
-        "daily_cap": sending.daily_cap,
-        "operator_daily_cap": sending.operator_daily_cap,
-        "warmup_enabled": sending.warmup_enabled,
-        "warmup_first_day_cap": sending.warmup_first_day_cap,
-        "from_name": sending.from_name,
-        "from_email": sending.from_email,
-        "reply_to": sending.reply_to,
-        "test_address": sending.test_address,
-    }
+    return sending_settings_values(organization=organization, sending=sending)
 
 
 def _settings_page(request, *, form=None, live_form=None, status=200):

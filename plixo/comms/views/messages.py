@@ -1,6 +1,6 @@
 """Drafts, the outbox, one message's page, and a contact's suppression.
 
-Reads go through `comms.selectors_messages` (scoped to the organization and, for Sales and
+Reads go through `comms.selectors` (scoped to the organization and, for Sales and
 CSMs, to their own accounts), writes through `comms.services`. A refused action comes back as
 an error message on the page it was asked from, never as a server error.
 """
@@ -23,7 +23,7 @@ from plixo.comms.forms_messages import (
     MessageEditForm,
 )
 from plixo.comms.models import Message
-from plixo.comms.selectors_messages import (
+from plixo.comms.selectors import (
     DRAFT_FILTERS,
     PREVIEW_PAY_LINK,
     draft_counts,
@@ -36,9 +36,9 @@ from plixo.comms.selectors_messages import (
     preview_subject,
     send_notes,
 )
-from plixo.comms.selectors_messages import OUTBOX_TABS as OUTBOX_TAB_DEFS
-from plixo.comms.selectors_messages import draft_list as draft_page
-from plixo.comms.selectors_messages import outbox_list as outbox_page
+from plixo.comms.selectors import OUTBOX_TABS as OUTBOX_TAB_DEFS
+from plixo.comms.selectors import draft_list as draft_page
+from plixo.comms.selectors import outbox_list as outbox_page
 from plixo.comms.services.outbox import payer_zone
 from plixo.core.access import requires
 from plixo.core.permissions import Cap, role_can
