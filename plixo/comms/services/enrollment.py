@@ -17,8 +17,6 @@ stops the cadence at once, with the reason on the timeline.
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import structlog
 from django.db import IntegrityError, connection, transaction
@@ -32,20 +30,22 @@ from plixo.comms.models import (
     CadenceEnrollment,
     CadenceStep,
     Message,
-    SegmentRule,
     TickState,
 )
-from plixo.comms.services.setup import default_cadences_ensure
-from plixo.core.models import Organization, User
+from plixo.comms.services.cadence_plans import (
+    OrgPlan,
+    OrgPlans,
+    cadence_for_invoice,
+)
+from plixo.comms.services.intake import enrollment_ensure, invoices_enrol_new
+from plixo.comms.services.rows import enrollments_save, rows_insert
+from plixo.core.models import User
 from plixo.ledger.models import OPEN_STATUSES, Contact, Invoice, InvoiceStatus, TimelineEvent
 
 log = structlog.get_logger("plixo.comms")
 
-ENROL_BATCH = 2000
 DUE_BATCH = 1000
-# Drafts for a day's steps are written at this local time of the organization, so operators
-# find them in the morning; the send window decides when they actually go.
-DRAFT_HOUR = dt.time(6, 0)
+SWEEP_EVERY = dt.timedelta(hours=1)
 CADENCE_LABEL = "Plixo cadence"
 
 PAUSING_PLAN_STATUSES = frozenset(
@@ -75,129 +75,6 @@ class TickResult:
             f"{self.drafted} drafts, {self.queued} queued, {self.enrolled} enrolled, "
             f"{self.paused} paused, {self.stopped} stopped"
         )
-
-
-# --- organization context (cadences, steps, rules), cached per tick ---------------------------
-
-
-@dataclass
-class OrgPlan:
-    organization: Organization
-    zone: ZoneInfo
-    default: Cadence | None
-    cadences: dict[int, Cadence]
-    steps: dict[int, list[CadenceStep]]  # cadence id -> active steps by offset
-    rules: list[SegmentRule]
-
-    def today(self, now: dt.datetime) -> dt.date:
-        return now.astimezone(self.zone).date()
-
-    def at(self, day: dt.date, when: dt.time = DRAFT_HOUR) -> dt.datetime:
-        return dt.datetime.combine(day, when).replace(tzinfo=self.zone).astimezone(dt.UTC)
-
-
-class OrgPlans:
-    def __init__(self):
-        self._plans: dict[int, OrgPlan] = {}
-
-    def get(self, organization_id: int) -> OrgPlan:
-        plan = self._plans.get(organization_id)
-        if plan is None:
-            organization = Organization.objects.get(pk=organization_id)
-            default_cadences_ensure(organization)
-            cadences = {
-                c.pk: c for c in Cadence.objects.filter(organization=organization, is_active=True)
-            }
-            steps: dict[int, list[CadenceStep]] = defaultdict(list)
-            for step in CadenceStep.objects.filter(
-                cadence_id__in=list(cadences), is_active=True
-            ).order_by("offset_days"):
-                steps[step.cadence_id].append(step)
-            rules = list(
-                SegmentRule.objects.filter(
-                    organization=organization, cadence__is_active=True
-                ).order_by("priority", "id")
-            )
-            default = next((c for c in cadences.values() if c.is_default), None)
-            plan = OrgPlan(
-                organization, ZoneInfo(organization.time_zone), default, cadences, steps, rules
-            )
-            self._plans[organization_id] = plan
-        return plan
-
-
-@dataclass(frozen=True)
-class Enrollee:
-    """What enrolment needs to know of an invoice, read as plain values (no model instances:
-    enrolling a million invoices must not build a million of them)."""
-
-    pk: int
-    organization_id: int
-    status: str
-    balance: Decimal
-    due_date: dt.date
-    currency: str
-    segment: str
-    risk_score: int
-
-    FIELDS = (
-        "pk",
-        "organization_id",
-        "status",
-        "balance",
-        "due_date",
-        "currency",
-        "customer__segment",
-        "customer__risk_score",
-    )
-
-    @classmethod
-    def of(cls, invoice: Invoice) -> "Enrollee":
-        return cls(
-            invoice.pk,
-            invoice.organization_id,
-            invoice.status,
-            invoice.balance,
-            invoice.due_date,
-            invoice.currency,
-            invoice.customer.segment,
-            invoice.customer.risk_score,
-        )
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES and self.balance > 0
-
-
-def _rule_matches(rule: SegmentRule, who: Enrollee, days_overdue: int) -> bool:
-    if rule.segment and rule.segment.casefold() != (who.segment or "").casefold():
-        return False
-    if rule.currency and rule.currency != who.currency:
-        return False
-    if rule.min_amount is not None and who.balance < rule.min_amount:
-        return False
-    if rule.max_amount is not None and who.balance > rule.max_amount:
-        return False
-    if rule.min_days_overdue is not None and days_overdue < rule.min_days_overdue:
-        return False
-    if rule.max_days_overdue is not None and days_overdue > rule.max_days_overdue:
-        return False
-    if rule.min_risk is not None and who.risk_score < rule.min_risk:
-        return False
-    return not (rule.max_risk is not None and who.risk_score > rule.max_risk)
-
-
-def cadence_for_invoice(
-    plan: OrgPlan, invoice: "Invoice | Enrollee", today: dt.date
-) -> Cadence | None:
-    """The first segment rule (by priority) that matches assigns the cadence; otherwise the
-    default cadence."""
-    who = invoice if isinstance(invoice, Enrollee) else Enrollee.of(invoice)
-    days = (today - who.due_date).days
-    for rule in plan.rules:
-        if _rule_matches(rule, who, days):
-            return plan.cadences.get(rule.cadence_id)
-    return plan.default
 
 
 # --- facts about a batch of invoices ---------------------------------------------------------
@@ -515,60 +392,11 @@ def _apply(
         gone = {id(getattr(m, "_drafted_event", None)) for m in dropped}
         events = [e for e in events if id(e) not in gone]
         messages = [m for m in messages if m not in dropped]
-    _rows_insert(events)
-    _enrollments_save(enrollments)
+    rows_insert(events)
+    enrollments_save(enrollments)
     result.drafted += sum(1 for m in messages if m.status == Message.Status.DRAFT)
     result.queued += sum(1 for m in messages if m.status == Message.Status.QUEUED)
     return messages
-
-
-ENROLLMENT_FIELDS = ("cadence", "state", "reason", "next_action_at", "last_offset", "followup")
-
-
-def _enrollments_save(enrollments: list[CadenceEnrollment]) -> None:
-    """Write the judged enrollments back: one prepared UPDATE by primary key, run for every row
-    (executemany). `bulk_update` builds a CASE … WHEN per field with a branch per row, which
-    every row then walks: it cost most of a tick's time at 1,000 rows a batch."""
-    if not enrollments:
-        return
-    meta = CadenceEnrollment._meta
-    quote = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in (*ENROLLMENT_FIELDS, "updated_at")]
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608 - names from the model, values bound
-        + ", ".join(f"{quote(f.column)} = %s" for f in fields)
-        + f" WHERE {quote(meta.pk.column)} = %s"
-    )
-    rows = [
-        (
-            *(f.get_db_prep_save(getattr(e, f.attname), connection) for f in fields),
-            e.pk,
-        )
-        for e in enrollments
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
-def _rows_insert(objs: list) -> None:
-    """INSERT new rows of one model with a single prepared statement run for each row
-    (executemany). `bulk_create` compiles a statement for every few dozen rows (SQLite allows
-    999 parameters, and a message has 40 columns), which cost more than writing the rows.
-    Primary keys are not read back: callers refer to rows by `public_id`."""
-    if not objs:
-        return
-    meta = type(objs[0])._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    rows = [
-        tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in objs
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def _messages_write(messages: list[Message]) -> list[Message]:
@@ -580,7 +408,7 @@ def _messages_write(messages: list[Message]) -> list[Message]:
     dropped = []
     try:
         with transaction.atomic():
-            _rows_insert(messages)
+            rows_insert(messages)
     except IntegrityError:
         for message in messages:
             try:
@@ -590,127 +418,6 @@ def _messages_write(messages: list[Message]) -> list[Message]:
                 message.pk = None
                 dropped.append(message)
     return dropped
-
-
-# --- enrolment ---------------------------------------------------------------------------------
-
-
-def _enrol(enrollees: list[Enrollee], plans: OrgPlans, now: dt.datetime) -> None:
-    """Write an enrollment for each invoice: open ones active and due now (judged on this tick
-    or the next), closed ones stopped. An invoice enrolled meanwhile (by a payment's hook) keeps
-    the row it has: ON CONFLICT DO NOTHING."""
-    meta = CadenceEnrollment._meta
-    quote = connection.ops.quote_name
-    columns = (
-        "organization_id",
-        "invoice_id",
-        "cadence_id",
-        "state",
-        "reason",
-        "followup",
-        "next_action_at",
-        "updated_at",
-    )
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({quote('invoice_id')}) "
-        "DO NOTHING"
-    )
-    at = meta.get_field("next_action_at").get_db_prep_save(now, connection)
-    rows = []
-    for who in enrollees:
-        plan = plans.get(who.organization_id)
-        if who.is_open:
-            cadence = cadence_for_invoice(plan, who, plan.today(now))
-            state, reason, next_at = CadenceEnrollment.State.ACTIVE, "", at
-        else:
-            cadence = None
-            label = InvoiceStatus(who.status).label.lower() if who.balance > 0 else "paid"
-            state, reason, next_at = CadenceEnrollment.State.STOPPED, f"Invoice is {label}", None
-        rows.append(
-            (
-                who.organization_id,
-                who.pk,
-                cadence.pk if cadence else None,
-                state,
-                reason,
-                "",
-                next_at,
-                at,
-            )
-        )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
-GAP_KEEP = dt.timedelta(days=1)
-SWEEP_EVERY = dt.timedelta(hours=1)
-MAX_GAPS = 500
-
-
-def _enrollees(queryset, limit: int | None = None) -> list[Enrollee]:
-    rows = queryset.order_by("pk").values_list(*Enrollee.FIELDS)
-    return [Enrollee(*row) for row in (rows[:limit] if limit else rows)]
-
-
-def _gaps_after(through: int, pks: list[int], now: dt.datetime) -> list[list]:
-    """The id ranges skipped between `through` and each id of `pks` (sorted)."""
-    gaps, previous = [], through
-    for pk in pks:
-        if pk > previous + 1:
-            gaps.append([previous + 1, pk - 1, now.isoformat()])
-        previous = pk
-    return gaps
-
-
-def _gaps_recheck(gaps: list[list], plans: OrgPlans, now: dt.datetime) -> tuple[list, int]:
-    """Enrol invoices that committed into a gap since (one query for every gap); keep the gaps
-    younger than a day, at most MAX_GAPS of the newest."""
-    kept = [g for g in gaps if now - dt.datetime.fromisoformat(g[2]) < GAP_KEEP][-MAX_GAPS:]
-    if not kept:
-        return [], 0
-    within = Q()
-    for first, last, _seen in kept:
-        within |= Q(pk__gte=first, pk__lte=last)
-    late = _enrollees(Invoice.objects.filter(within, enrollment__isnull=True))
-    if late:
-        _enrol(late, plans, now)
-    return kept, len(late)
-
-
-def _enrol_new(plans: OrgPlans, now: dt.datetime, result: TickResult) -> None:
-    """Enrol invoices above the watermark, one committed batch at a time (a backlog of a
-    million must not hold one long write transaction), after looking again at the gaps."""
-    TickState.objects.get_or_create(pk=1)
-    with transaction.atomic():
-        state = TickState.objects.select_for_update().get(pk=1)
-        if state.gaps:
-            gaps, late = _gaps_recheck(state.gaps, plans, now)
-            TickState.objects.filter(pk=1).update(gaps=gaps, updated_at=now)
-            result.enrolled += late
-    while True:
-        with transaction.atomic():
-            state = TickState.objects.select_for_update().get(pk=1)
-            through = state.enrolled_through
-            batch = _enrollees(Invoice.objects.filter(pk__gt=through), ENROL_BATCH)
-            if not batch:
-                break
-            _enrol(batch, plans, now)
-            gaps = (state.gaps or []) + _gaps_after(through, [who.pk for who in batch], now)
-            TickState.objects.filter(pk=1).update(
-                enrolled_through=batch[-1].pk, gaps=gaps, updated_at=now
-            )
-        result.enrolled += len(batch)
-
-
-def enrollment_ensure(invoice: Invoice, *, now: dt.datetime | None = None) -> CadenceEnrollment:
-    """The invoice's enrollment, made now if the tick has not reached it yet."""
-    existing = CadenceEnrollment.objects.filter(invoice_id=invoice.pk).first()
-    if existing is not None:
-        return existing
-    invoice = Invoice.objects.select_related("customer").get(pk=invoice.pk)
-    _enrol([Enrollee.of(invoice)], OrgPlans(), now or timezone.now())
-    return CadenceEnrollment.objects.get(invoice_id=invoice.pk)
 
 
 def _due_enrollments(now: dt.datetime, limit: int) -> list[CadenceEnrollment]:
@@ -729,7 +436,7 @@ def cadence_tick(*, now: dt.datetime | None = None, limit: int | None = None) ->
     now = now or timezone.now()
     result = TickResult()
     plans = OrgPlans()
-    _enrol_new(plans, now, result)
+    result.enrolled += invoices_enrol_new(plans, now)
     remaining = limit
     while remaining is None or remaining > 0:
         size = DUE_BATCH if remaining is None else min(DUE_BATCH, remaining)
