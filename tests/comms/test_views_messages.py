@@ -859,3 +859,28 @@ def test_pay_link_card_of_a_link_renewed_by_the_payer_is_unchanged(personas, dra
     portal_link_issue(invoice=draft.invoice, contact=draft.contact, revoke_earlier=False)
     card = _paylink_card(personas.client_for(Role.AR_MANAGER), draft.invoice)
     assert "by the payer’s renewal request" in card
+
+
+def test_chip_counts_stop_at_the_cap_and_say_so(personas, monkeypatch):
+    from plixo.comms import selectors
+    from plixo.comms.models import Message
+    from tests.factories import ContactFactory, CustomerFactory, InvoiceFactory
+
+    monkeypatch.setattr(selectors.messages, "COUNT_CAP", 2)
+    customer = CustomerFactory(organization=personas.org)
+    contact = ContactFactory(customer=customer, is_primary=True)
+    for n in range(4):
+        invoice = InvoiceFactory(customer=customer, organization=personas.org)
+        Message.objects.create(
+            organization=personas.org,
+            invoice=invoice,
+            contact=contact,
+            purpose=f"manual:cap-{n}",
+            idempotency_key=f"cap-{n}",
+            subject="Invoice {invoice_number}",
+            body="Pay {pay_link}",
+        )
+    counts = selectors.draft_counts(membership=personas.operator)
+    assert counts["draft"] == 3  # read no further than the cap + 1
+    assert selectors.count_label(counts["draft"]) == "2+"
+    assert selectors.count_label(2) == "2"

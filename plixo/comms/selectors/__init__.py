@@ -22,6 +22,7 @@ from plixo.comms.selectors.cadences import (  # noqa: F401
     segment_rules_of,
 )
 from plixo.comms.selectors.messages import (  # noqa: F401
+    COUNT_CAP,
     COUNTED_TABS,
     DRAFT_FILTERS,
     OUTBOX_TABS,
@@ -32,6 +33,8 @@ from plixo.comms.selectors.messages import (  # noqa: F401
     KeysetPage,
     Preview,
     SendNotes,
+    capped_count,
+    count_label,
     draft_counts,
     draft_flags,
     draft_list,

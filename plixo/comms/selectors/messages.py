@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from plixo.comms.merge import MergeFieldError, render
@@ -147,26 +147,27 @@ DRAFT_FILTERS = {
 }
 
 
+# Chip counts stop here ("10,000+"): counting every one of 200,000 drafts on each page view
+# costs more than the number tells.
+COUNT_CAP = 10_000
+
+
+def capped_count(queryset: QuerySet, cap: int | None = None) -> int:
+    """How many rows, reading at most `cap + 1` of them (more than `cap` reads as `cap + 1`)."""
+    cap = COUNT_CAP if cap is None else cap
+    return queryset.order_by()[: cap + 1].count()
+
+
 def draft_counts(*, membership: Membership) -> dict[str, int]:
-    """How many drafts, queued and held emails: one grouped query on (organization, status)."""
-    rows = (
-        messages_visible(membership=membership)
-        .filter(status__in=[Message.Status.DRAFT, Message.Status.QUEUED])
-        .values("status")
-        .annotate(
-            total=Count("id"),
-            held=Count("id", filter=~Q(hold_reason="")),
-        )
-        .order_by()
-    )
-    counts = {"draft": 0, "queued": 0, "held": 0}
-    for row in rows:
-        if row["status"] == Message.Status.DRAFT:
-            counts["draft"] = row["total"]
-        else:
-            counts["held"] = row["held"]
-            counts["queued"] = row["total"] - row["held"]
-    return counts
+    """How many drafts, queued and held emails, each count bounded by COUNT_CAP."""
+    visible = messages_visible(membership=membership)
+    queued = visible.filter(status=Message.Status.QUEUED)
+    held = capped_count(queued.exclude(hold_reason=""))
+    return {
+        "draft": capped_count(visible.filter(status=Message.Status.DRAFT)),
+        "queued": max(capped_count(queued) - held, 0),
+        "held": held,
+    }
 
 
 def draft_list(
@@ -381,20 +382,20 @@ COUNTED_TABS = {
 
 
 def outbox_counts(*, membership: Membership) -> dict[str, int]:
-    """Rows in the outbox tabs that are cheap to count (see `COUNTED_TABS`): one grouped query."""
-    statuses = [status for group in COUNTED_TABS.values() for status in group]
-    rows = (
-        messages_visible(membership=membership)
-        .filter(status__in=statuses)
-        .values("status")
-        .annotate(total=Count("id"))
-        .order_by()
-    )
-    by_status = {row["status"]: row["total"] for row in rows}
+    """Rows in the outbox tabs that are cheap to count (see `COUNTED_TABS`), each bounded by
+    COUNT_CAP."""
+    visible = messages_visible(membership=membership)
     return {
-        tab: sum(by_status.get(status, 0) for status in group)
+        tab: capped_count(visible.filter(status__in=list(group)))
         for tab, group in COUNTED_TABS.items()
     }
+
+
+def count_label(count: int | None) -> str | None:
+    """A chip's count as shown: "1,234", or "10,000+" past the cap."""
+    if count is None:
+        return None
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
 
 
 def outbox_list(

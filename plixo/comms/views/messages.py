@@ -26,6 +26,7 @@ from plixo.comms.models import Message
 from plixo.comms.selectors import (
     DRAFT_FILTERS,
     PREVIEW_PAY_LINK,
+    count_label,
     draft_counts,
     hold_line,
     message_for,
@@ -163,7 +164,12 @@ def draft_list(request):
     chips = []
     for value, (label, _q) in DRAFT_FILTERS.items():
         chips.append(
-            {"value": value, "label": label, "count": counts[value], "active": value == status}
+            {
+                "value": value,
+                "label": label,
+                "count": count_label(counts[value]),
+                "active": value == status,
+            }
         )
     context = {
         "page": page,
@@ -345,7 +351,12 @@ def outbox_list(request):
             message.subject_text = preview_subject(message, sending, request.user)
     counts = outbox_counts(membership=request.membership)
     tabs = [
-        {"value": value, "label": label, "active": value == tab, "count": counts.get(value)}
+        {
+            "value": value,
+            "label": label,
+            "active": value == tab,
+            "count": count_label(counts.get(value)),
+        }
         for value, (label, _q) in OUTBOX_TAB_DEFS.items()
     ]
     return render(
