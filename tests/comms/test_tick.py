@@ -213,7 +213,8 @@ def test_an_invoice_that_commits_behind_the_watermark_is_enrolled_from_its_gap(p
     late_id = first.pk + 1
     InvoiceFactory(customer=customer, organization=personas.org, id=first.pk + 2)
     cadence_tick()
-    assert TickState.objects.get(pk=1).gaps[0][:2] == [late_id, late_id]
+    # (On PostgreSQL ids do not restart between tests: earlier gaps may be listed too.)
+    assert [late_id, late_id] in [gap[:2] for gap in TickState.objects.get(pk=1).gaps]
     late = InvoiceFactory(customer=customer, organization=personas.org, id=late_id)
     assert not CadenceEnrollment.objects.filter(invoice=late).exists()
     cadence_tick()
