@@ -256,6 +256,12 @@ class ContactSuppress(Schema):
 # --- sending settings ------------------------------------------------------------------------
 
 
+class OperatorWindowOut(Schema):
+    member: str = Field(description="The operator's email address.")
+    start: str
+    end: str
+
+
 class SendingSettingsOut(Schema):
     mode: SendingMode = Field(
         description='"test": every email goes to the test address, marked as a test.'
@@ -272,7 +278,17 @@ class SendingSettingsOut(Schema):
     from_email: str = Field(description="Empty: the installation's default sender.")
     reply_to: str
     test_address: str
+    operator_windows: list[OperatorWindowOut] = Field(
+        description="Operators with a send window of their own (the others use the "
+        "organization's): emails they approve go out within it, on the payer's clock."
+    )
     updated_at: dt.datetime
+
+
+class OperatorWindowIn(Schema):
+    member: str = Field(max_length=254, description="The operator's email address.")
+    start: ClockTime = Field(None, description='"HH:MM"; leave out with `end` to clear.')
+    end: ClockTime = None
 
 
 class SendingSettingsUpdate(Schema):
@@ -291,3 +307,9 @@ class SendingSettingsUpdate(Schema):
     from_email: EmailOrBlank = Field(None, max_length=254)
     reply_to: EmailOrBlank = Field(None, max_length=254)
     test_address: EmailOrBlank = Field(None, max_length=254)
+    operator_windows: list[OperatorWindowIn] = Field(
+        None,
+        max_length=200,
+        description="Set (start and end) or clear (neither) operators' own send windows; "
+        "operators not listed keep theirs.",
+    )

@@ -410,3 +410,10 @@ class LiveModeForm(forms.Form):
         if data.get("live") is True and not data.get("confirm"):
             self.add_error("confirm", "Tick the box to confirm that email goes to payers.")
         return data
+
+
+class OperatorWindowForm(forms.Form):
+    """One operator's own send window; the same 24-hour text fields as the organization's."""
+
+    start = _time_field("Starts at")
+    end = _time_field("Stops at")

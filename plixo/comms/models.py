@@ -385,6 +385,31 @@ class SendingSettings(models.Model):
         return f"Sending settings of {self.organization}"
 
 
+class OperatorSendWindow(models.Model):
+    """An operator's own send window (COMMS-4): emails that operator approves go out within it,
+    still on the payer's clock, instead of the organization's default window."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="operator_send_windows"
+    )
+    membership = models.OneToOneField(
+        "core.Membership", on_delete=models.CASCADE, related_name="send_window"
+    )
+    start = models.TimeField()
+    end = models.TimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(start=models.F("end")), name="operator_window_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership}: {self.start:%H:%M}–{self.end:%H:%M}"
+
+
 class SendingDomain(models.Model):
     """A domain an organization sends from: when its warmup began, and its last DNS check."""
 

@@ -20,6 +20,11 @@ urlpatterns = [
     path("settings/sending/", views.sending_settings, name="sending-settings"),
     path("settings/sending/live/", views.sending_go_live, name="sending-live"),
     path(
+        "settings/sending/operators/<uuid:membership_id>/",
+        views.operator_window,
+        name="operator-window",
+    ),
+    path(
         "settings/sending/domains/<uuid:domain_id>/check/",
         views.sending_domain_check,
         name="sending-domain-check",

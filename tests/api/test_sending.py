@@ -59,6 +59,7 @@ def test_get_answers_the_settings_and_the_mode(personas, api_for, sending):
         "from_email",
         "reply_to",
         "test_address",
+        "operator_windows",
         "updated_at",
     }
 
@@ -193,3 +194,22 @@ def test_each_organization_sees_its_own_settings(personas, controller_api, outsi
 
     assert theirs["daily_cap"] != 321
     assert theirs["test_address"] == "controller@globex.example"
+
+
+def test_the_api_lists_sets_and_clears_operators_windows(personas, api_for):
+    client = api_for(Role.AR_MANAGER)
+    email = personas.operator.user.email
+    body = client.patch(
+        "/api/v1/settings/sending",
+        {"operator_windows": [{"member": email, "start": "09:00", "end": "15:30"}]},
+    ).json()
+    assert body["operator_windows"] == [{"member": email, "start": "09:00", "end": "15:30"}]
+    response = client.patch(
+        "/api/v1/settings/sending",
+        {"operator_windows": [{"member": "nobody@else.example", "start": "09:00", "end": "15:30"}]},
+    )
+    assert response.status_code == 400
+    body = client.patch(
+        "/api/v1/settings/sending", {"operator_windows": [{"member": email}]}
+    ).json()
+    assert body["operator_windows"] == []

@@ -8,10 +8,11 @@ from ninja import Router
 from plixo.api.auth import api_requires
 from plixo.api.common import responses
 from plixo.api.schemas_comms import SendingSettingsOut, SendingSettingsUpdate
-from plixo.comms.selectors import sending_settings_values
+from plixo.comms.selectors import operator_windows, sending_settings_values
 from plixo.comms.services import sending_settings_for
-from plixo.core.models import Organization
+from plixo.core.models import Membership, Organization
 from plixo.core.permissions import Cap, role_can
+from plixo.ledger.models import LedgerError
 
 router = Router(tags=["settings"])
 
@@ -25,8 +26,45 @@ def _settings_out(organization_id: int) -> dict:
     return {
         "mode": "live" if organization.is_live else "test",
         **values,
+        "operator_windows": [
+            {
+                "member": row.membership.user.email,
+                "start": _clock(row.start),
+                "end": _clock(row.end),
+            }
+            for row in operator_windows(organization=organization)
+            if row.start is not None
+        ],
         "updated_at": sending.updated_at,
     }
+
+
+def _operator_window_write(request, organization, window: dict) -> None:
+    from plixo.comms.services import operator_window_clear, operator_window_set
+
+    email = (window.get("member") or "").strip().lower()
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(organization=organization, user__email=email, is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise LedgerError(f"No active member {email!r} in this organization.")
+    start, end = window.get("start"), window.get("end")
+    if start is None and end is None:
+        operator_window_clear(organization=organization, membership=membership, actor=request.user)
+    elif start is None or end is None:
+        raise LedgerError(
+            f"{email}: give both start and end to set a window, or neither to clear it."
+        )
+    else:
+        operator_window_set(
+            organization=organization,
+            membership=membership,
+            start=start,
+            end=end,
+            actor=request.user,
+        )
 
 
 def _clock(value) -> str:
@@ -60,6 +98,7 @@ def sending_settings_update(request, payload: SendingSettingsUpdate):
 
     fields = payload.dict(exclude_unset=True)
     mode = fields.pop("mode", None)
+    windows = fields.pop("operator_windows", None) or []
     organization = request.organization
     switch = mode is not None and (mode == "live") != organization.is_live
     if switch and not role_can(request.membership.role, Cap.ORG_GO_LIVE):
@@ -74,6 +113,8 @@ def sending_settings_update(request, payload: SendingSettingsUpdate):
             organization_live_set(organization=organization, live=True, actor=request.user)
         if fields:
             settings_write(organization=organization, actor=request.user, **fields)
+        for window in windows:
+            _operator_window_write(request, organization, window)
         if switch and mode == "test":
             organization_live_set(organization=organization, live=False, actor=request.user)
     return _settings_out(organization.id)

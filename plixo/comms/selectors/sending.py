@@ -390,3 +390,34 @@ def sending_settings_values(*, organization: Organization, sending: SendingSetti
         "quiet_hours_end": organization.quiet_hours_end,
         **{name: getattr(sending, name) for name in SENDING_FIELDS},
     }
+
+
+@dataclass
+class OperatorWindowRow:
+    membership: Membership
+    start: dt.time | None  # None: the organization's window
+    end: dt.time | None
+
+
+def operator_windows(*, organization: Organization) -> list[OperatorWindowRow]:
+    """Every active member who approves and sends email, with their own send window if a
+    manager gave them one."""
+    from plixo.comms.models import OperatorSendWindow
+    from plixo.core.permissions import Cap, role_can
+
+    own = {w.membership_id: w for w in OperatorSendWindow.objects.filter(organization=organization)}
+    rows = []
+    for membership in (
+        Membership.objects.filter(organization=organization, is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    ):
+        if not role_can(membership.role, Cap.MESSAGES_SEND):
+            continue
+        window = own.get(membership.pk)
+        rows.append(
+            OperatorWindowRow(
+                membership, window.start if window else None, window.end if window else None
+            )
+        )
+    return rows

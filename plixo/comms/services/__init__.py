@@ -25,6 +25,8 @@ from plixo.comms.services.messages import (
 )
 from plixo.comms.services.outbox import message_deliver, outbox_recover, outbox_send
 from plixo.comms.services.settings import (
+    operator_window_clear,
+    operator_window_set,
     organization_live_set,
     sending_domain_ensure,
     sending_settings_update,
@@ -57,6 +59,8 @@ __all__ = [
     "message_send_now",
     "messages_cancel",
     "outbox_recover",
+    "operator_window_clear",
+    "operator_window_set",
     "organization_live_set",
     "outbox_send",
     "segment_rule_create",

@@ -33,6 +33,7 @@ from plixo.comms.merge import MergeContext, MergeFieldError, render
 from plixo.comms.models import (
     CadenceEnrollment,
     Message,
+    OperatorSendWindow,
     SendingDomain,
     SendingSettings,
 )
@@ -66,11 +67,28 @@ def payer_zone(message: Message, contact: Contact | None) -> str:
     return invoice.customer.time_zone or invoice.organization.time_zone or "UTC"
 
 
-def payer_window(message: Message, contact: Contact | None, sending: SendingSettings) -> SendWindow:
+def sender_window(message: Message) -> tuple[dt.time, dt.time]:
+    """The window an email goes out in: the approving operator's own, when a manager set one,
+    else the organization's."""
     organization = message.invoice.organization
+    if message.approved_by_id is not None:
+        own = (
+            OperatorSendWindow.objects.filter(
+                organization_id=organization.pk, membership__user_id=message.approved_by_id
+            )
+            .values_list("start", "end")
+            .first()
+        )
+        if own is not None:
+            return own
+    return organization.quiet_hours_start, organization.quiet_hours_end
+
+
+def payer_window(message: Message, contact: Contact | None, sending: SendingSettings) -> SendWindow:
+    start, end = sender_window(message)
     return SendWindow(
-        start=organization.quiet_hours_start,
-        end=organization.quiet_hours_end,
+        start=start,
+        end=end,
         time_zone=payer_zone(message, contact),
         country=message.invoice.customer.country or "",
         send_on_weekends=sending.send_on_weekends,

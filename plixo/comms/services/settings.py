@@ -16,10 +16,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from plixo.comms.models import CommsError, SendingDomain, SendingSettings
+from plixo.comms.models import CommsError, OperatorSendWindow, SendingDomain, SendingSettings
 from plixo.comms.services.outbox import sender_address
 from plixo.comms.services.setup import sending_settings_for
-from plixo.core.models import Organization
+from plixo.core.models import Membership, Organization
+from plixo.core.permissions import Cap, role_can
 from plixo.core.text import text_problem
 
 log = structlog.get_logger("plixo.comms")
@@ -244,3 +245,49 @@ def sending_domain_ensure(*, organization: Organization) -> SendingDomain | None
     except IntegrityError:  # created by a concurrent request
         row = SendingDomain.objects.get(organization=organization, domain=domain)
     return row
+
+
+# --- operators' own send windows ----------------------------------------------------------------
+
+
+@transaction.atomic
+def operator_window_set(
+    *, organization: Organization, membership: Membership, start, end, actor=None
+) -> OperatorSendWindow:
+    """Give an operator their own send window (times on the payer's clock, like the
+    organization's), or change it."""
+    if membership.organization_id != organization.pk:
+        raise CommsError("That member belongs to another organization.")
+    if not role_can(membership.role, Cap.MESSAGES_SEND):
+        raise CommsError(
+            f"A {membership.get_role_display()} does not send email; only members who approve "
+            "and send drafts have a send window of their own."
+        )
+    start, end = _time(start, "The start time"), _time(end, "The end time")
+    if start == end:
+        raise CommsError("The window must not start and end at the same time.")
+    window, _ = OperatorSendWindow.objects.update_or_create(
+        membership=membership,
+        defaults={"organization": organization, "start": start, "end": end},
+    )
+    log.info(
+        "comms.operator_window_set",
+        organization=organization.slug,
+        member=membership.user.email,
+        start=f"{start:%H:%M}",
+        end=f"{end:%H:%M}",
+        by=str(actor) if actor else "system",
+    )
+    return window
+
+
+@transaction.atomic
+def operator_window_clear(*, organization: Organization, membership: Membership, actor=None):
+    """The operator goes back to the organization's send window."""
+    OperatorSendWindow.objects.filter(organization=organization, membership=membership).delete()
+    log.info(
+        "comms.operator_window_cleared",
+        organization=organization.slug,
+        member=membership.user.email,
+        by=str(actor) if actor else "system",
+    )

@@ -5,6 +5,7 @@ from plixo.comms.views.cadences import (  # noqa: F401
     cadence_list,
     cadence_new,
     cadence_preview,
+    operator_window,
     rule_delete,
     rule_edit,
     rule_new,

@@ -8,13 +8,14 @@ import datetime as dt
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from plixo.comms.forms import (
     CadenceForm,
     LiveModeForm,
+    OperatorWindowForm,
     SegmentRuleForm,
     SendingSettingsForm,
     StepFormSet,
@@ -30,6 +31,7 @@ from plixo.comms.selectors import (
     go_live_checks,
     open_invoice_by_number,
     open_invoices_recent,
+    operator_windows,
     outbox_waiting,
     preview_contact,
     preview_context,
@@ -46,6 +48,8 @@ from plixo.comms.services import (
     cadence_create,
     cadence_update,
     default_cadences_ensure,
+    operator_window_clear,
+    operator_window_set,
     segment_rule_create,
     segment_rule_delete,
     segment_rule_update,
@@ -57,6 +61,7 @@ from plixo.comms.services.settings import (
     sending_settings_update,
 )
 from plixo.core.access import requires
+from plixo.core.models import Membership
 from plixo.core.permissions import Cap, role_can
 from plixo.ledger.models import LedgerError
 from plixo.ledger.selectors import org_today
@@ -345,7 +350,7 @@ def _settings_initial(organization, sending: SendingSettings) -> dict:
     return sending_settings_values(organization=organization, sending=sending)
 
 
-def _settings_page(request, *, form=None, live_form=None, status=200):
+def _settings_page(request, *, form=None, live_form=None, status=200, window_error=None):
     organization = request.organization
     sending = sending_settings_for(organization)
     sending_domain_ensure(organization=organization)
@@ -366,6 +371,8 @@ def _settings_page(request, *, form=None, live_form=None, status=200):
         "can_go_live": can_go_live,
         "today": sending_today(organization=organization, sending=sending),
         "domains": sending_domains_overview(organization=organization, sending=sending),
+        "operator_windows": operator_windows(organization=organization),
+        "window_error": window_error,
     }
     return render(request, "comms/sending_settings.html", context, status=status)
 
@@ -430,3 +437,42 @@ def sending_domain_check(request, domain_id):
     )
     messages.info(request, f"DNS checked for {domain.domain}: {results}.")
     return redirect(reverse("comms:sending-settings") + "#domains")
+
+
+@requires(Cap.CADENCES_MANAGE)
+@require_POST
+def operator_window(request, membership_id):
+    """Set or clear one operator's own send window (from the sending settings page)."""
+    organization = request.organization
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"),
+        organization=organization,
+        public_id=membership_id,
+    )
+    name = membership.user.display_name
+    if request.POST.get("action") == "clear":
+        operator_window_clear(organization=organization, membership=membership, actor=request.user)
+        messages.success(request, f"{name} now sends within the organization's window.")
+        return redirect(reverse("comms:sending-settings") + "#operators")
+    form = OperatorWindowForm(request.POST)
+    if form.is_valid():
+        try:
+            operator_window_set(
+                organization=organization,
+                membership=membership,
+                start=form.cleaned_data["start"],
+                end=form.cleaned_data["end"],
+                actor=request.user,
+            )
+        except LedgerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            data = form.cleaned_data
+            messages.success(
+                request,
+                f"Emails {name} approves now go out {data['start']:%H:%M}–{data['end']:%H:%M} "
+                "on the payer's clock.",
+            )
+            return redirect(reverse("comms:sending-settings") + "#operators")
+    errors = "; ".join(e for errs in form.errors.values() for e in errs)
+    return _settings_page(request, status=400, window_error=(membership.pk, errors))
