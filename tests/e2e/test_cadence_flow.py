@@ -237,4 +237,8 @@ def test_comms_pages_at_desktop_and_phone_size(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= page.viewport_size["width"] + 1, f"{path} is {width}px wide"
         shoot(page, screenshots, name, viewport)
+        if name == "settings":
+            section = page.locator("#operators")
+            expect(section).to_contain_text("Send windows per operator")
+            section.screenshot(path=str(screenshots / f"comms-operator-windows-{viewport}.png"))
     assert page.js_errors == [], page.js_errors
