@@ -125,8 +125,12 @@ class Contact(models.Model):
     def is_suppressed(self) -> bool:
         from django.utils import timezone
 
+        return self.suppressed_at(timezone.now())
+
+    def suppressed_at(self, moment) -> bool:
+        """Suppressed at `moment`: until its reactivation time, or for good with a reason."""
         if self.suppressed_until is not None:
-            return self.suppressed_until > timezone.now()
+            return self.suppressed_until > moment
         return bool(self.suppression_reason)
 
 

@@ -10,14 +10,16 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from plixo.comms.deliverability import domain_rates
 from plixo.comms.models import (
-    EmailEvent,
     Message,
+    OperatorSendWindow,
     SendingDomain,
     SendingSettings,
 )
 from plixo.comms.services.outbox import sender_address, warmup_cap
 from plixo.core.models import Membership, Organization
+from plixo.core.permissions import Cap, role_can
 from plixo.core.selectors import one_or_404
 
 RATE_WINDOW_DAYS = 30
@@ -103,8 +105,8 @@ def sending_domains_overview(
     *, organization: Organization, sending: SendingSettings, now: dt.datetime | None = None
 ) -> list[DomainRow]:
     """Each sending domain with today's warmup cap and sends, and its last 30 days: emails
-    sent, hard bounces and complaints (from the provider's events), and the last DNS check.
-    Three grouped queries whatever the number of domains."""
+    sent, hard bounces and complaints (`deliverability.domain_rates`), and the last DNS check.
+    A fixed number of grouped queries whatever the number of domains."""
     now = now or timezone.now()
     since_today = org_day_start(organization, now)
     today = since_today.date()
@@ -113,34 +115,21 @@ def sending_domains_overview(
     domains = list(SendingDomain.objects.filter(organization=organization).order_by("domain"))
     names = [d.domain for d in domains]
 
-    sent = {
-        row["sending_domain"]: row
-        for row in Message.objects.filter(
-            organization=organization, sending_domain__in=names, status__in=_CLAIMED
-        )
-        .filter(Q(sent_at__gte=since_30d) | Q(claimed_at__gte=since_today))
-        .values("sending_domain")
-        .annotate(
-            month=Count("id", filter=Q(status=Message.Status.SENT, sent_at__gte=since_30d)),
-            today=Count("id", filter=Q(claimed_at__gte=since_today)),
-        )
-        .order_by()
-    }
-    events: dict[tuple[str, str], int] = {
-        (row["sending_domain"], row["kind"]): row["n"]
-        for row in EmailEvent.objects.filter(
+    today_sent = dict(
+        Message.objects.filter(
             organization=organization,
             sending_domain__in=names,
-            kind__in=[EmailEvent.Kind.BOUNCED, EmailEvent.Kind.COMPLAINED],
-            occurred_at__gte=since_30d,
+            status__in=_CLAIMED,
+            claimed_at__gte=since_today,
         )
-        .values("sending_domain", "kind")
+        .values_list("sending_domain")
         .annotate(n=Count("id"))
         .order_by()
-    }
+    )
+    month = {row["domain"]: row for row in domain_rates(organization=organization, since=since_30d)}
     rows = []
     for domain in domains:
-        counts = sent.get(domain.domain, {})
+        rates = month.get(domain.domain, {})
         started = domain.warmup_started_on
         warmup_day = (
             max((today - started).days, 0) + 1
@@ -155,10 +144,10 @@ def sending_domains_overview(
                 cap_today=cap,
                 warmup_day=warmup_day,
                 warmed_up=cap >= sending.daily_cap,
-                sent_today=counts.get("today", 0),
-                sent_30d=counts.get("month", 0),
-                bounced_30d=events.get((domain.domain, EmailEvent.Kind.BOUNCED), 0),
-                complained_30d=events.get((domain.domain, EmailEvent.Kind.COMPLAINED), 0),
+                sent_today=today_sent.get(domain.domain, 0),
+                sent_30d=rates.get("sent", 0),
+                bounced_30d=rates.get("hard_bounces", 0),
+                complained_30d=rates.get("complaints", 0),
                 checks=[
                     (
                         label,
@@ -402,9 +391,6 @@ class OperatorWindowRow:
 def operator_windows(*, organization: Organization) -> list[OperatorWindowRow]:
     """Every active member who approves and sends email, with their own send window if a
     manager gave them one."""
-    from plixo.comms.models import OperatorSendWindow
-    from plixo.core.permissions import Cap, role_can
-
     own = {w.membership_id: w for w in OperatorSendWindow.objects.filter(organization=organization)}
     rows = []
     for membership in (

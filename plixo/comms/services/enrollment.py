@@ -56,7 +56,6 @@ PAUSING_PLAN_STATUSES = frozenset(
         PaymentPlan.Status.ACTIVE,
     }
 )
-CLOSED_STATES = frozenset({CadenceEnrollment.State.STOPPED})
 
 
 @dataclass

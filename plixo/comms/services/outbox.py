@@ -214,13 +214,6 @@ def _cancel(message: Message, reason: str, now: dt.datetime) -> str:
     return "cancelled"
 
 
-def _suppressed_at(contact: Contact, now: dt.datetime) -> bool:
-    """`Contact.is_suppressed`, judged at the outbox's `now` rather than the wall clock."""
-    if contact.suppressed_until is not None:
-        return contact.suppressed_until > now
-    return bool(contact.suppression_reason)
-
-
 def _recipient(message: Message) -> Contact | None:
     if message.contact_id is not None:
         return message.contact
@@ -326,7 +319,7 @@ def message_deliver(
         contact = _recipient(message)
         if contact is None:
             return _hold(message, "no contact on file for this customer", None, now)
-        if _suppressed_at(contact, now):
+        if contact.suppressed_at(now):
             why = f"contact suppressed ({contact.suppression_reason or 'no reason given'})"
             if contact.suppressed_until is not None:
                 return _hold(message, why, contact.suppressed_until, now)
@@ -392,7 +385,7 @@ def _send_claimed(
             message.invoice = invoice
             contact = Contact.objects.filter(pk=contact.pk).first()
             blocked = _blocked_by_cadence(invoice)
-            if not blocked and (contact is None or _suppressed_at(contact, timezone.now())):
+            if not blocked and (contact is None or contact.suppressed_at(timezone.now())):
                 blocked = "Contact suppressed or removed"
             if blocked:
                 if _claimed_update(
