@@ -351,7 +351,7 @@ class PaymentOut(Schema):
 
     @staticmethod
     def resolve_unapplied_amount(obj) -> str:
-        return money(obj.amount - obj.allocated_amount, obj.currency)
+        return money(obj.unapplied_amount, obj.currency)
 
 
 class PaymentPage(Schema):

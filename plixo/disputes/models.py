@@ -19,6 +19,7 @@ class DisputeSource(models.TextChoices):
     PORTAL = "portal", "Payer portal"
     STAFF = "staff", "Staff"
     API = "api", "API"
+    STRIPE = "stripe", "Stripe chargeback"
 
 
 class ReasonCode(models.TextChoices):

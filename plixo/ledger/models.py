@@ -311,6 +311,9 @@ class Payment(models.Model):
     reference = models.CharField(max_length=120)
     amount = money_field()
     allocated_amount = money_field(default=0)
+    refunded_amount = money_field(
+        default=0, help_text="Given back to the payer (refunds issued at the provider)."
+    )
     currency = models.CharField(max_length=3, validators=[validate_currency_code])
     received_at = models.DateTimeField()
     method = models.CharField(
@@ -339,6 +342,11 @@ class Payment(models.Model):
                 condition=Q(allocated_amount__lte=F("amount")),
                 name="payment_allocations_never_exceed_payment",
             ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0)
+                & Q(refunded_amount__lte=F("amount") - F("allocated_amount")),
+                name="payment_refunds_within_unallocated",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "received_at"])]
 
@@ -347,7 +355,7 @@ class Payment(models.Model):
 
     @property
     def unapplied_amount(self):
-        return self.amount - self.allocated_amount
+        return self.amount - self.allocated_amount - self.refunded_amount
 
 
 class Allocation(models.Model):
@@ -368,6 +376,60 @@ class Allocation(models.Model):
         return f"{self.amount} of {self.payment} to {self.invoice}"
 
 
+class Refund(models.Model):
+    """Money given back on a payment. What the payment had not applied goes back first; the
+    rest comes off the invoices it paid (`RefundAllocation`, newest allocation first): each
+    such invoice's balance grows by as much and the payment's `allocated_amount` shrinks, so
+    balance = amount − Σ allocations + Σ refund allocations − Σ adjustments always holds."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field()
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    reference = models.CharField(max_length=120, help_text="The provider's refund id.")
+    reason = models.CharField(max_length=300, blank=True)
+    source = models.CharField(
+        max_length=10, choices=PaymentSource.choices, default=PaymentSource.MANUAL
+    )
+    refunded_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["refunded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "reference"], name="refund_reference_unique_per_org"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.reference} of {self.amount} on {self.payment_id}"
+
+
+class RefundAllocation(models.Model):
+    """The part of a refund taken back from one invoice the payment had paid."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="refund_allocations"
+    )
+    amount = money_field()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="refund_allocation_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.refund} back on {self.invoice_id}"
+
+
 class TimelineEvent(models.Model):
     """One line of an invoice's story, written by the service that changed it."""
 
@@ -376,6 +438,7 @@ class TimelineEvent(models.Model):
         IMPORTED = "imported", "Imported"
         UPDATED = "updated", "Details updated"
         PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+        REFUND_RECORDED = "refund_recorded", "Refund recorded"
         STATUS_CHANGED = "status_changed", "Status changed"
         VOIDED = "voided", "Voided"
         WRITTEN_OFF = "written_off", "Written off"

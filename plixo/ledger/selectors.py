@@ -220,7 +220,7 @@ def payment_list(
         term = search.strip()
         qs = qs.filter(Q(reference__icontains=term) | Q(customer__name__icontains=term))
     if unapplied_only:
-        qs = qs.filter(allocated_amount__lt=F("amount"))
+        qs = qs.filter(allocated_amount__lt=F("amount") - F("refunded_amount"))
     return qs.order_by("-received_at", "-id")
 
 

@@ -9,6 +9,7 @@ no gaps and no duplicates.
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -19,6 +20,9 @@ from plixo.ledger.models import Contact, Invoice, Payment, money_field
 
 class CheckoutStatus(models.TextChoices):
     OPEN = "open", "Open"
+    # The payer finished at the provider but the money is still on its way (ACH debits take
+    # days); the provider tells us later whether it arrived.
+    PROCESSING = "processing", "Processing"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired"
@@ -149,3 +153,127 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class StripeAccount(models.Model):
+    """An organization's own Stripe account: its secret key and webhook signing secret,
+    encrypted at rest (`plixo.core.crypto`), and how calls to Stripe have been going."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="stripe_account"
+    )
+    secret_key_encrypted = models.TextField()
+    webhook_secret_encrypted = models.TextField()
+    secret_key_hint = models.CharField(max_length=40)
+    webhook_secret_hint = models.CharField(max_length=40)
+    livemode = models.BooleanField(default=False)
+    connected_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # OPS-4: consecutive failed calls (rate limited, 5xx, unreachable); reset by a good one.
+    api_failures = models.PositiveIntegerField(default=0)
+    api_last_error = models.CharField(max_length=300, blank=True)
+    api_last_error_at = models.DateTimeField(null=True, blank=True)
+    api_last_ok_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Stripe account of {self.organization_id} ({self.secret_key_hint})"
+
+    @property
+    def secret_key(self) -> str:
+        from plixo.core.crypto import decrypt
+
+        return decrypt(self.secret_key_encrypted)
+
+    @property
+    def webhook_secret(self) -> str:
+        from plixo.core.crypto import decrypt
+
+        return decrypt(self.webhook_secret_encrypted)
+
+
+class StripeEventStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Acknowledged (nothing to do)"
+    # Needs an object not seen yet (a refund before its payment): processed again when it lands.
+    WAITING = "waiting", "Waiting for its payment"
+    REVIEW = "review", "Needs review"
+    REVIEWED = "reviewed", "Reviewed"
+    FAILED = "failed", "Failed"
+
+
+class StripeEvent(models.Model):
+    """One Stripe event, once, however often it was delivered (`event_id` is unique)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="stripe_events"
+    )
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    livemode = models.BooleanField(default=False)
+    payload = models.JSONField()
+    stripe_created = models.DateTimeField(help_text="When Stripe created the event.")
+    received_at = models.DateTimeField(help_text="First verified delivery.")
+    processed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=StripeEventStatus.choices, default=StripeEventStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    deliveries = models.PositiveIntegerField(default=1)
+    error = models.TextField(blank=True)
+    # The Stripe object a waiting event waits for (a payment intent id), and the invoice the
+    # event concerns once known.
+    waits_for = models.CharField(max_length=255, blank=True)
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "event_id"], name="stripe_event_unique_per_org"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=StripeEventStatus.values), name="stripe_event_status_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            models.Index(fields=["organization", "waits_for"]),
+            models.Index(fields=["organization", "-received_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type} ({self.status})"
+
+
+class WebhookDelivery(models.Model):
+    """Every POST to an organization's Stripe webhook URL, stored raw before anything else is
+    done with it; `verified` says whether its signature held."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="stripe_deliveries"
+    )
+    received_at = models.DateTimeField()
+    body = models.BinaryField()
+    signature = models.CharField(max_length=1000, blank=True)
+    verified = models.BooleanField(null=True)
+    rejection = models.CharField(max_length=300, blank=True)
+    event = models.ForeignKey(
+        StripeEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["organization", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} to {self.organization_id} at {self.received_at:%H:%M:%S}"

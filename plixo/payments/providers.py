@@ -2,7 +2,8 @@
 
 Every provider ends in the same two services: `checkout_complete` when money was taken and
 `checkout_fail` when an attempt was declined. The sandbox provider drives them from its own
-test checkout page; the Stripe provider drives them from verified webhooks.
+test checkout page; the Stripe provider (`plixo.payments.stripe`) drives them from verified
+webhooks.
 """
 
 import secrets
@@ -83,6 +84,12 @@ def provider_named(name: str) -> PaymentProvider:
 
 
 def provider_for(organization: Organization) -> PaymentProvider:
-    """The provider an organization's payers use. Only the sandbox provider exists in this
-    release, so every organization takes test payments through it."""
+    """The provider an organization's payers use: Stripe once the organization connected its
+    Stripe account, the sandbox (test payments, no money moves) until then."""
+    from plixo.payments.models import StripeAccount
+    from plixo.payments.stripe.checkout import StripeProvider
+
+    account = StripeAccount.objects.filter(organization_id=organization.pk).first()
+    if account is not None:
+        return StripeProvider(account)
     return _SANDBOX

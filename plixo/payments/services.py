@@ -6,10 +6,11 @@ locked (`select_for_update`) and its status checked before anything is recorded.
 """
 
 import datetime as dt
+import hashlib
 import uuid
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -17,6 +18,7 @@ from plixo.core.money import MoneyError, parse_amount, quantize
 from plixo.ledger.models import Contact, Invoice, LedgerError, Payment, PaymentMethod
 from plixo.ledger.services import AllocationRequest, payment_record, timeline_record
 from plixo.payments.models import (
+    CheckoutProvider,
     CheckoutSession,
     CheckoutStatus,
     Receipt,
@@ -67,10 +69,15 @@ def checkout_create(
     portal_session_ref: str = "",
     contact: Contact | None = None,
     provider: str | None = None,
+    attempt: str = "",
 ) -> CheckoutSession:
     """Open a checkout for `amount` of the invoice. The whole balance, or part of it when the
     organization accepts partial payments. Earlier open checkouts of the same portal session
-    for this invoice are cancelled, so a payer who starts over cannot pay twice."""
+    for this invoice are cancelled, so a payer who starts over cannot pay twice.
+
+    `attempt` is the nonce of the Pay form the payer submitted: the same form posted twice (a
+    double click, a browser retry) returns the checkout the first post opened, whose
+    idempotency key (derived from the attempt) makes the provider answer with one session."""
     from plixo.payments.providers import provider_for
 
     # No lock on the invoice: completion re-checks the balance under its own locks, and
@@ -104,6 +111,13 @@ def checkout_create(
     if contact is None:
         contact = _portal_contact(portal_session_ref)
     provider_name = provider or provider_for(organization).name
+    idempotency_key = uuid.uuid4().hex
+    if attempt:
+        seed = f"{invoice.pk}:{portal_session_ref}:{attempt}:{amount}:{provider_name}"
+        idempotency_key = hashlib.sha256(seed.encode()).hexdigest()
+        repeat = CheckoutSession.objects.filter(idempotency_key=idempotency_key).first()
+        if repeat is not None:
+            return repeat
 
     if portal_session_ref:
         CheckoutSession.objects.filter(
@@ -111,16 +125,21 @@ def checkout_create(
             portal_session_ref=portal_session_ref,
             status__in=(CheckoutStatus.OPEN, CheckoutStatus.FAILED),
         ).update(status=CheckoutStatus.CANCELLED)
-    checkout = CheckoutSession.objects.create(
-        organization=organization,
-        invoice=invoice,
-        contact=contact,
-        provider=provider_name,
-        amount=amount,
-        currency=invoice.currency,
-        idempotency_key=uuid.uuid4().hex,
-        portal_session_ref=portal_session_ref,
-    )
+    try:
+        with transaction.atomic():
+            checkout = CheckoutSession.objects.create(
+                organization=organization,
+                invoice=invoice,
+                contact=contact,
+                provider=provider_name,
+                amount=amount,
+                currency=invoice.currency,
+                idempotency_key=idempotency_key,
+                portal_session_ref=portal_session_ref,
+            )
+    except IntegrityError:
+        # The same attempt posted twice at once: the other request's checkout is the one.
+        return CheckoutSession.objects.get(idempotency_key=idempotency_key)
     timeline_record(
         invoice=invoice,
         kind="checkout_started",
@@ -159,6 +178,72 @@ def checkout_redirects_set(
         fields.append("provider_ref")
     checkout.save(update_fields=fields)
     return checkout
+
+
+@transaction.atomic
+def checkout_provider_ref_set(*, checkout: CheckoutSession, provider_ref: str) -> CheckoutSession:
+    """The provider's id for its side of the checkout (a Stripe Checkout Session id)."""
+    checkout = CheckoutSession.objects.select_for_update().get(pk=checkout.pk)
+    if checkout.provider_ref != provider_ref:
+        if checkout.provider_ref:
+            raise CheckoutError("This checkout already has a session at the provider.")
+        checkout.provider_ref = provider_ref
+        checkout.save(update_fields=["provider_ref"])
+    return checkout
+
+
+@transaction.atomic
+def checkout_processing(
+    *, checkout: CheckoutSession, amount, currency: str, method: str = PaymentMethod.ACH
+) -> CheckoutSession:
+    """The payer finished at the provider with a payment that settles later (an ACH debit):
+    nothing is recorded yet; the checkout waits for the provider's final word."""
+    checkout = (
+        CheckoutSession.objects.select_for_update(of=("self",))
+        .select_related("invoice", "contact")
+        .get(pk=checkout.pk)
+    )
+    if checkout.status in (CheckoutStatus.PROCESSING, CheckoutStatus.COMPLETED):
+        return checkout
+    if not checkout.is_payable:
+        raise CheckoutError(
+            f"This checkout is {checkout.get_status_display().lower()} and takes no payment."
+        )
+    _check_matches(checkout, amount, currency)
+    checkout.status = CheckoutStatus.PROCESSING
+    checkout.save(update_fields=["status"])
+    timeline_record(
+        invoice=checkout.invoice,
+        kind="payment_processing",
+        actor_label=_payer_label(checkout.contact),
+        data={
+            "amount": _money(checkout.amount, checkout.currency),
+            "currency": checkout.currency,
+            "provider": checkout.provider,
+            "method": method,
+        },
+    )
+    return checkout
+
+
+def _check_matches(checkout: CheckoutSession, amount, currency: str):
+    """The provider's amount and currency must be the checkout's, to the minor unit."""
+    currency = (currency or "").strip().upper()
+    if currency != checkout.currency:
+        raise CheckoutMismatch(
+            f"The provider reports a payment in {currency or 'no currency'}; "
+            f"this checkout is in {checkout.currency}."
+        )
+    try:
+        amount = parse_amount(amount, checkout.currency)
+    except MoneyError as exc:
+        raise CheckoutMismatch(str(exc)) from exc
+    if amount != checkout.amount:
+        raise CheckoutMismatch(
+            f"The provider reports {_money(amount, currency)} {currency}; this checkout is for "
+            f"{_money(checkout.amount, currency)} {currency}."
+        )
+    return amount, currency
 
 
 def _next_receipt_number(organization_id: int) -> tuple[int, str]:
@@ -213,28 +298,17 @@ def checkout_complete(
         # Read the payment on its own: rows joined to a locked row come from the snapshot
         # taken before the lock wait, so a joined payment committed meanwhile would be missing.
         return Payment.objects.get(pk=checkout.payment_id)
-    if not checkout.is_payable:
+    # Money a real provider took completes its checkout even if Plixo had meanwhile given it
+    # up (the payer started over, the session expired): taken money is never dropped, and
+    # what the invoice no longer owes stays on the payment as unapplied.
+    if not checkout.is_payable and checkout.provider == CheckoutProvider.SANDBOX:
         raise CheckoutError(
             f"This checkout is {checkout.get_status_display().lower()} and takes no payment."
         )
     provider_ref = (provider_ref or "").strip()
     if not provider_ref:
         raise CheckoutError("The provider's payment reference is missing.")
-    currency = (currency or "").strip().upper()
-    if currency != checkout.currency:
-        raise CheckoutMismatch(
-            f"The provider reports a payment in {currency or 'no currency'}; "
-            f"this checkout is in {checkout.currency}."
-        )
-    try:
-        amount = parse_amount(amount, checkout.currency)
-    except MoneyError as exc:
-        raise CheckoutMismatch(str(exc)) from exc
-    if amount != checkout.amount:
-        raise CheckoutMismatch(
-            f"The provider reports {_money(amount, currency)} {currency}; this checkout is for "
-            f"{_money(checkout.amount, currency)} {currency}."
-        )
+    amount, currency = _check_matches(checkout, amount, currency)
 
     invoice = Invoice.objects.select_for_update().get(pk=checkout.invoice_id)
     # The money has been taken whatever happened meanwhile (another payment, a write-off), so
@@ -302,7 +376,7 @@ def checkout_fail(
         .select_related("invoice", "contact")
         .get(pk=checkout.pk)
     )
-    if not checkout.is_payable:
+    if not checkout.is_payable and checkout.status != CheckoutStatus.PROCESSING:
         raise CheckoutError(
             f"This checkout is {checkout.get_status_display().lower()}; a decline no longer "
             "applies to it."
@@ -326,6 +400,16 @@ def checkout_fail(
         actor_label=_payer_label(checkout.contact),
         data=data,
     )
+    return checkout
+
+
+@transaction.atomic
+def checkout_expire(*, checkout: CheckoutSession) -> CheckoutSession:
+    """The provider closed its side unpaid (a Stripe session expires after 24 hours)."""
+    checkout = CheckoutSession.objects.select_for_update(of=("self",)).get(pk=checkout.pk)
+    if checkout.is_payable:
+        checkout.status = CheckoutStatus.EXPIRED
+        checkout.save(update_fields=["status"])
     return checkout
 
 

@@ -5,12 +5,14 @@ session that opened the checkout (any other session gets 404), takes no card dat
 through the same provider → `checkout_complete` / `checkout_fail` path as a real provider.
 """
 
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from plixo.core.access import portal_session_required, requires
+from plixo.core.access import portal_session_required, public, requires
+from plixo.core.models import Organization
 from plixo.core.permissions import Cap
 from plixo.ledger.models import LedgerError
 from plixo.ledger.selectors import invoice_for
@@ -19,6 +21,7 @@ from plixo.payments.documents import DocumentFormat, invoice_pdf, pdf_filename, 
 from plixo.payments.models import CheckoutProvider, CheckoutSession, CheckoutStatus
 from plixo.payments.providers import SANDBOX_DECLINES, provider_named
 from plixo.payments.selectors import checkout_for_portal_session, receipt_for
+from plixo.payments.stripe import webhooks
 from plixo.portal.csrf import payer_csrf
 
 PORTAL_HOME = "/portal/"
@@ -111,3 +114,28 @@ def invoice_pdf_download(request, invoice_id):
 def receipt_pdf_download(request, receipt_id):
     receipt = receipt_for(membership=request.membership, public_id=receipt_id)
     return _pdf_response(receipt_pdf(receipt), pdf_filename("receipt", receipt.number))
+
+
+@public
+@csrf_exempt  # Stripe signs its deliveries; there is no browser session to protect
+@require_http_methods(["POST"])
+def stripe_webhook(request, org_slug):
+    """`/webhooks/stripe/<org slug>/`: see `plixo.payments.stripe.webhooks`."""
+    organization = Organization.objects.filter(slug=org_slug).first()
+    if organization is None:
+        raise Http404("No such organization.")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > webhooks.MAX_BODY_BYTES:
+        return JsonResponse({"error": "The delivery is larger than any Stripe event."}, status=413)
+    answer = webhooks.webhook_receive(
+        organization=organization,
+        body=request.body,
+        signature=request.headers.get("Stripe-Signature", ""),
+    )
+    body = {"status": answer.message}
+    if answer.event is not None:
+        body["event"] = answer.event.event_id
+    return JsonResponse(body, status=answer.status_code)

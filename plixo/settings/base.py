@@ -207,7 +207,14 @@ if os.environ.get("ANYMAIL_SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"):
         "ANYMAIL_SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"
     ]
 
-STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# Every Stripe API call of every organization goes to this host instead of Stripe's (tests and
+# local stand-ins), e.g. http://127.0.0.1:12111.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").rstrip("/")
+# Secrets stored in the database (Stripe keys) are encrypted with the first of these Fernet keys
+# and read with any of them, so a key is rotated by putting the new one first and running
+# `plixo stripe rotate-keys`. Unset: one key derived from SECRET_KEY (and SECRET_KEY_FALLBACKS).
+PLIXO_ENCRYPTION_KEYS = env_list("PLIXO_ENCRYPTION_KEYS")
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 # Where payers reach this installation; links in emails are built on it.
 PLIXO_PUBLIC_URL = os.environ.get("PLIXO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -470,9 +470,10 @@ CHANGE_REASONS = {
     "closed": "Invoice closed",
     "updated": "Invoice details changed",
     "redated": "Due date changed",
+    "refunded": "Payment refunded",
 }
 # Changes after which the drafts already written still stand.
-KEEPS_DRAFTS = frozenset({"dispute_closed", "updated"})
+KEEPS_DRAFTS = frozenset({"dispute_closed", "updated", "refunded"})
 
 
 def messages_cancel(

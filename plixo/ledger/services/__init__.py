@@ -29,6 +29,7 @@ from plixo.ledger.services.payments import (
     AllocationRequest,
     invoice_balance_from_rows,
     payment_record,
+    refund_record,
 )
 from plixo.ledger.services.timeline import timeline_record
 
@@ -52,5 +53,6 @@ __all__ = [
     "invoice_void",
     "invoice_write_off",
     "payment_record",
+    "refund_record",
     "timeline_record",
 ]

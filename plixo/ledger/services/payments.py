@@ -15,10 +15,13 @@ from plixo.ledger.models import (
     Allocation,
     Customer,
     Invoice,
+    InvoiceStatus,
     LedgerError,
     Payment,
     PaymentMethod,
     PaymentSource,
+    Refund,
+    RefundAllocation,
     TimelineEvent,
 )
 from plixo.ledger.services.cadence import cadence_notify
@@ -158,8 +161,132 @@ def payment_record(
     return payment
 
 
+@transaction.atomic
+def refund_record(
+    *,
+    payment: Payment,
+    reference: str,
+    amount,
+    reason: str = "",
+    source: str = PaymentSource.MANUAL,
+    refunded_at: dt.datetime | None = None,
+    actor: User | None = None,
+    actor_label: str | None = None,
+) -> Refund:
+    """Record money given back on a payment (the provider already sent it). What the payment
+    had not applied goes back first; the rest reopens the invoices it paid, newest allocation
+    first, each with a timeline entry. A refund reference seen before returns that refund."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise LedgerError("A refund needs the provider's refund reference.")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    existing = Refund.objects.filter(
+        organization_id=payment.organization_id, reference=reference
+    ).first()
+    if existing is not None:
+        return existing
+    try:
+        amount = parse_amount(amount, payment.currency)
+    except MoneyError as exc:
+        raise LedgerError(str(exc)) from exc
+    refundable = payment.amount - payment.refunded_amount
+    if amount <= 0:
+        raise LedgerError("A refund amount must be greater than zero.")
+    if amount > refundable:
+        raise LedgerError(
+            f"The refund ({_money(amount, payment.currency)} {payment.currency}) is more than "
+            f"payment {payment.reference} has left to refund "
+            f"({_money(refundable, payment.currency)})."
+        )
+    if source not in PaymentSource.values:
+        raise LedgerError(f"Unknown payment source {source!r}.")
+
+    rest = amount - min(amount, payment.unapplied_amount)
+    takes: list[tuple[Invoice, Decimal]] = []
+    if rest:
+        # What this payment still has on each invoice: its allocations less earlier refunds.
+        net: dict[int, Decimal] = {}
+        for invoice_id, share in payment.allocations.values_list("invoice_id", "amount"):
+            net[invoice_id] = net.get(invoice_id, Decimal("0")) + share
+        for invoice_id, share in RefundAllocation.objects.filter(
+            refund__payment=payment
+        ).values_list("invoice_id", "amount"):
+            net[invoice_id] -= share
+        latest_first = payment.allocations.order_by("-created_at", "-id").values_list(
+            "invoice_id", flat=True
+        )
+        order = list(dict.fromkeys(latest_first))
+        invoices = Invoice.objects.select_for_update().filter(pk__in=order).order_by("pk")
+        by_id = {invoice.pk: invoice for invoice in invoices}
+        for invoice_id in order:
+            if not rest:
+                break
+            take = min(rest, net.get(invoice_id, Decimal("0")))
+            if take <= 0:
+                continue
+            invoice = by_id[invoice_id]
+            if invoice.status in (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF):
+                raise LedgerError(
+                    f"Invoice {invoice.number} is {invoice.get_status_display().lower()}; a "
+                    "refund cannot reopen it. Record this refund by hand after review."
+                )
+            takes.append((invoice, take))
+            rest -= take
+        if rest:
+            raise LedgerError(
+                f"Payment {payment.reference} has no applied money left to refund "
+                f"{_money(rest, payment.currency)} from."
+            )
+
+    refund = Refund.objects.create(
+        organization_id=payment.organization_id,
+        payment=payment,
+        amount=amount,
+        currency=payment.currency,
+        reference=reference,
+        reason=(reason or "").strip()[:300],
+        source=source,
+        refunded_at=refunded_at or timezone.now(),
+    )
+    reopened = sum((take for _, take in takes), Decimal("0"))
+    payment.refunded_amount += amount
+    payment.allocated_amount -= reopened
+    payment.save(update_fields=["refunded_amount", "allocated_amount"])
+    for invoice, take in takes:
+        RefundAllocation.objects.create(
+            organization_id=payment.organization_id, refund=refund, invoice=invoice, amount=take
+        )
+        before = invoice.status
+        invoice.balance += take
+        wanted = _status_after_money_move(invoice)
+        invoice.check_transition(wanted)
+        invoice.status = wanted
+        invoice.save(update_fields=["balance", "status", "updated_at"])
+        timeline_record(
+            invoice=invoice,
+            kind=TimelineEvent.Kind.REFUND_RECORDED,
+            actor=actor,
+            actor_label=actor_label,
+            data={
+                "payment": str(payment.public_id),
+                "payment_reference": payment.reference,
+                "reference": reference,
+                "amount": _money(take, payment.currency),
+                "currency": payment.currency,
+                "source": source,
+                "reason": refund.reason,
+                "balance": _money(invoice.balance, payment.currency),
+                "from": before,
+                "to": invoice.status,
+            },
+        )
+        cadence_notify(invoice=invoice, change="refunded", actor=actor)
+    return refund
+
+
 def invoice_balance_from_rows(invoice: Invoice) -> Decimal:
     """The balance as the money rows say it is; the `balance` column must always equal this."""
     allocated = invoice.allocations.aggregate(total=Sum("amount"))["total"] or Decimal("0")
     adjusted = invoice.adjustments.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    return quantize(invoice.amount - allocated - adjusted, invoice.currency)
+    reopened = invoice.refund_allocations.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    return quantize(invoice.amount - allocated + reopened - adjusted, invoice.currency)
