@@ -8,6 +8,7 @@ stored secrets readable until `plixo stripe rotate-keys` re-encrypts them.
 
 import base64
 import hashlib
+import re
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -77,6 +78,6 @@ def hint(secret: str) -> str:
     secret = secret or ""
     if len(secret) < 12:
         return "••••"
-    prefix = secret.split("_", 2)
-    shown = "_".join(prefix[:2]) + "_" if len(prefix) == 3 else ""
+    match = re.match(r"^((?:sk|rk|pk)_(?:test|live)_|whsec_)", secret)
+    shown = match.group(1) if match else ""
     return f"{shown}••••{secret[-4:]}"

@@ -76,6 +76,20 @@ JOBS: dict[str, JobSpec] = {
             result_format="{} receipts emailed",
         ),
         JobSpec(
+            name="payments.stripe_events_retry",
+            description="Apply Stripe events that failed or waited for their payment, again.",
+            every=timedelta(minutes=5),
+            task_path="plixo.payments.tasks.stripe_events_retry",
+            result_format="{} Stripe events tried again",
+        ),
+        JobSpec(
+            name="payments.stripe_deliveries_prune",
+            description="Delete raw Stripe webhook deliveries older than 30 days (events stay).",
+            every=timedelta(days=1),
+            task_path="plixo.payments.tasks.stripe_deliveries_prune",
+            result_format="{} raw deliveries deleted",
+        ),
+        JobSpec(
             name="imports.fail_stalled",
             description="Mark imports whose worker went away as failed, so they can be re-run.",
             every=timedelta(minutes=10),

@@ -102,3 +102,18 @@ def receipts_send_pending() -> int:
             # failure is kept on the receipt and it is tried again on the next run.
             logger.exception("receipt email failed", extra={"receipt": receipt.number})
     return sent
+
+
+@task()
+def stripe_events_retry() -> int:
+    """Stripe events that failed or waited for their payment, applied again."""
+    from plixo.payments.stripe.webhooks import events_retry_due
+
+    return events_retry_due()
+
+
+@task()
+def stripe_deliveries_prune() -> int:
+    from plixo.payments.stripe.webhooks import deliveries_prune
+
+    return deliveries_prune()

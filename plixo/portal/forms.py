@@ -2,6 +2,7 @@
 files); the domain services decide the rest and their messages come back inline."""
 
 import datetime as dt
+import secrets
 from decimal import Decimal
 
 from django import forms
@@ -64,9 +65,22 @@ class InvoiceForm(forms.Form):
         return amount
 
 
+def _attempt_valid(value: str) -> None:
+    if value and not all(c.isalnum() or c in "-_" for c in value):
+        raise forms.ValidationError("The form was changed; reload the page and try again.")
+
+
 class PayForm(InvoiceForm):
+    # One nonce per rendering of the form: the same form posted twice (a double click, a
+    # browser retry) opens one checkout and one provider session.
+    attempt = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput, validators=[_attempt_valid]
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["attempt"].initial = secrets.token_urlsafe(18)
         partial = self.invoice.organization.allow_partial_payments
         self.partial_allowed = partial
         self.fields["amount"] = self._amount_field(

@@ -121,12 +121,14 @@ class PortalSummary:
     open_plan: bool = False
     open_promise: PromiseNote | None = None
     open_dispute: object | None = None
+    payment_processing: bool = False
 
 
 @functools.cache
 def _banner_sql() -> str:
     quote = connection.ops.quote_name
     plan, promise = quote(PaymentPlan._meta.db_table), quote(Promise._meta.db_table)
+    checkout = quote(CheckoutSession._meta.db_table)
     statuses = ", ".join(["%s"] * len(OPEN_PLAN_STATUSES))
     # Only the models' table names are formatted in; every value is a parameter.
     open_plan = f"SELECT 1 FROM {plan} WHERE invoice_id = %s AND status IN ({statuses})"  # noqa: S608
@@ -134,21 +136,30 @@ def _banner_sql() -> str:
         f"SELECT id FROM {promise} WHERE invoice_id = %s AND status = %s "  # noqa: S608
         "ORDER BY created_at DESC, id DESC LIMIT 1"
     )
-    return f"SELECT EXISTS({open_plan}), ({newest_promise})"
+    processing = f"SELECT 1 FROM {checkout} WHERE invoice_id = %s AND status = %s"  # noqa: S608
+    return f"SELECT EXISTS({open_plan}), ({newest_promise}), EXISTS({processing})"
 
 
-def _banner_facts(invoice_id: int) -> tuple[bool, int | None]:
-    """Whether the invoice has an open plan, and its newest open promise's id.
+def _banner_facts(invoice_id: int) -> tuple[bool, int | None, bool]:
+    """Whether the invoice has an open plan, its newest open promise's id, and whether a bank
+    payment (ACH) on it is still settling.
 
     One hand-written statement: built with `Exists`/`Subquery`, this read cost about six times
     as much to compile in Python as to run, and it is paid on every view of the portal's
     busiest page. Plain SQL that SQLite and PostgreSQL both accept.
     """
-    params = [invoice_id, *OPEN_PLAN_STATUSES, invoice_id, Promise.Status.OPEN.value]
+    params = [
+        invoice_id,
+        *OPEN_PLAN_STATUSES,
+        invoice_id,
+        Promise.Status.OPEN.value,
+        invoice_id,
+        "processing",
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_banner_sql(), params)
-        open_plan, promise_id = cursor.fetchone()
-    return bool(open_plan), promise_id
+        open_plan, promise_id, processing = cursor.fetchone()
+    return bool(open_plan), promise_id, bool(processing)
 
 
 def portal_summary(*, invoice: Invoice) -> PortalSummary:
@@ -156,8 +167,8 @@ def portal_summary(*, invoice: Invoice) -> PortalSummary:
     or dispute (each drives a banner). This is the portal's busiest page: whether there is an
     open plan or promise is one small query, and the promise itself, receipts and disputes are
     read only when there can be any."""
-    open_plan, promise_id = _banner_facts(invoice.pk)
-    summary = PortalSummary(invoice=invoice, open_plan=open_plan)
+    open_plan, promise_id, processing = _banner_facts(invoice.pk)
+    summary = PortalSummary(invoice=invoice, open_plan=open_plan, payment_processing=processing)
     if promise_id is not None:
         promise = Promise.objects.get(pk=promise_id)
         summary.open_promise = PromiseNote(promise.amount, promise.promised_on)
@@ -187,6 +198,20 @@ def completed_checkouts_for_session(*, session: PortalSession) -> int:
         portal_session_ref=str(session.public_id),
         status="completed",
     ).count()
+
+
+def checkout_confirming_for_session(*, session: PortalSession) -> bool:
+    """The payer just came back from a provider whose word on the payment has not arrived yet
+    (a Stripe checkout of this session still open, opened within the last ten minutes)."""
+    checkouts = CheckoutSession.objects.filter(
+        invoice=session.invoice, portal_session_ref=str(session.public_id)
+    )
+    recent = timezone.now() - dt.timedelta(minutes=10)
+    return (
+        checkouts.filter(status__in=("open", "failed"), provider="stripe", created_at__gte=recent)
+        .exclude(provider_ref="")
+        .exists()
+    )
 
 
 def events_for_session(*, session: PortalSession, kind: str) -> int:

@@ -34,6 +34,7 @@ from plixo.portal.forms import DisputeForm, PayForm, PlanForm, PromiseForm, Rene
 from plixo.portal.models import LinkState, PortalEvent
 from plixo.portal.selectors import (
     SESSION_KEY,
+    checkout_confirming_for_session,
     completed_checkouts_for_session,
     events_for_session,
     link_for_token,
@@ -173,17 +174,38 @@ BANNER_TEXT = {
         "title": "Payment date noted",
         "text": "Thank you for letting us know when to expect your payment.",
     },
+    "confirming": {
+        "title": "Confirming your payment",
+        "text": "Stripe is telling us about your payment; this page updates by itself in a few "
+        "seconds. Please do not pay again.",
+    },
+    "processing": {
+        "title": "Bank payment on its way",
+        "text": "Your bank payment (ACH) was submitted. Bank debits take up to four business "
+        "days to arrive; we will email a receipt when it does. Please do not pay again.",
+    },
+    "cancelled": {
+        "title": "Payment not completed",
+        "text": "Nothing was charged. You can pay whenever you are ready.",
+    },
 }
 
 
-def _banners(invoice: Invoice, summary, *, just_paid: bool) -> list[dict]:
+def _banners(
+    invoice: Invoice, summary, *, just_paid: bool, in_flight: str = "", cancelled: bool = False
+) -> list[dict]:
     """PORTAL-6: what the payer already did, from the records themselves (a reload or a new
-    visit shows the same banners)."""
+    visit shows the same banners). `in_flight` is "processing" while a bank debit settles and
+    "confirming" while a provider's word on a finished checkout is still on its way."""
     shown = []
     if invoice.status == "paid":
         shown.append("paid")
+    elif in_flight:
+        shown.append(in_flight)
     elif just_paid:
         shown.append("received")
+    elif cancelled:
+        shown.append("cancelled")
     if summary.open_dispute is not None:
         shown.append("dispute")
     if summary.open_plan:
@@ -224,12 +246,24 @@ def home(request):
     summary = portal_summary(invoice=_invoice(request))
     invoice = summary.invoice
     portal_invoice_viewed(session=session)
+    in_flight = ""
+    if summary.payment_processing:
+        in_flight = "processing"
+    elif just_paid and checkout_confirming_for_session(session=session):
+        in_flight = "confirming"
     context = _base_context(
         request,
         invoice,
         summary=summary,
-        banners=_banners(invoice, summary, just_paid=just_paid),
+        banners=_banners(
+            invoice,
+            summary,
+            just_paid=just_paid,
+            in_flight=in_flight,
+            cancelled=request.GET.get("checkout") == "cancelled",
+        ),
         today=org_today(invoice.organization),
+        refresh_seconds=5 if in_flight == "confirming" else None,
     )
     return render(request, "portal/home.html", context)
 
@@ -260,15 +294,21 @@ def pay(request):
                     invoice=invoice,
                     amount=form.cleaned_data["amount"],
                     portal_session_ref=str(session.public_id),
+                    attempt=form.cleaned_data.get("attempt") or "",
                 )
                 url = provider_for(invoice.organization).checkout_start(
-                    checkout=checkout, success_url=f"{home}?paid=1", cancel_url=home
+                    checkout=checkout,
+                    success_url=f"{home}?paid=1",
+                    cancel_url=f"{home}?checkout=cancelled",
                 )
             except LedgerError as exc:
                 form.add_error("amount", str(exc))
             else:
                 return redirect(url)
-    return render(request, "portal/pay.html", _base_context(request, invoice, form=form))
+    provider = provider_for(invoice.organization).name
+    return render(
+        request, "portal/pay.html", _base_context(request, invoice, form=form, provider=provider)
+    )
 
 
 def _plan_rows_initial(invoice: Invoice, count: int, first_on: dt.date) -> dict:
