@@ -28,6 +28,8 @@ class Cap(StrEnum):
     CADENCES_MANAGE = "cadences.manage"  # cadences, segment rules, quiet hours, caps, test address
     CONTACTS_SUPPRESS = "contacts.suppress"  # suppress a contact's email, lift a suppression
     ORG_GO_LIVE = "org.go_live"  # switch the organization between test mode and live sending
+    PAYMENTS_SETTINGS = "payments.settings"  # Stripe keys, partial payments
+    PAYMENTS_REVIEW = "payments.review"  # close provider payments flagged for review
 
 
 _EVERYTHING = frozenset(Cap)
@@ -39,6 +41,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.LEDGER_VIEW,
             Cap.LEDGER_EDIT,
             Cap.PAYMENTS_RECORD,
+            Cap.PAYMENTS_REVIEW,
             Cap.INVOICES_VOID,
             Cap.INVOICES_WRITE_OFF,
             Cap.OPS_VIEW,
@@ -73,6 +76,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.PORTAL_LINKS,
             Cap.IMPORTS_RUN,
             Cap.MESSAGES_VIEW,
+            Cap.PAYMENTS_SETTINGS,
+            Cap.PAYMENTS_REVIEW,
         }
     ),
     Role.SALES: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW}),

@@ -170,3 +170,52 @@ class WriteOffForm(forms.Form):
         if value is None:
             return None
         return _amount_in(value, self.invoice.currency)
+
+
+class RemainderPromiseForm(forms.Form):
+    """PAY-4: after a partial payment, the payer's promise to pay what remains."""
+
+    promised_on = forms.DateField(
+        label="Promised for", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(label="Note", required=False, max_length=1000)
+
+    def __init__(self, *args, today: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        if not self.is_bound:
+            self.fields["promised_on"].initial = today + dt.timedelta(days=7)
+        self.fields["promised_on"].widget.attrs["min"] = today.isoformat()
+
+
+class RemainderDisputeForm(forms.Form):
+    """PAY-4: after a partial payment, the rest is in dispute (a short payment)."""
+
+    reason_code = forms.ChoiceField(label="Reason", choices=())
+    description = forms.CharField(
+        label="What the payer says", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, invoice: Invoice, **kwargs):
+        from plixo.disputes.models import ReasonCode
+
+        super().__init__(*args, **kwargs)
+        self.fields["reason_code"].choices = ReasonCode.choices
+        if not self.is_bound:
+            paid = quantize(invoice.amount - invoice.balance, invoice.currency)
+            self.fields["description"].initial = (
+                f"Short payment: {paid} of {invoice.amount} {invoice.currency} paid; "
+                f"{invoice.balance} {invoice.currency} is disputed."
+            )
+
+
+class InvoiceNoteForm(forms.Form):
+    """A note on the invoice's timeline, optionally about one of its payments (e.g. a refund
+    issued in Stripe, referenced by the Stripe payment id)."""
+
+    text = forms.CharField(label="Note", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    payment_reference = forms.ChoiceField(label="About payment", required=False, choices=())
+
+    def __init__(self, *args, references: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment_reference"].choices = [("", "—")] + [(r, r) for r in references]

@@ -207,6 +207,28 @@ def invoice_allocations(*, invoice: Invoice):
     return invoice.allocations.select_related("payment").order_by("created_at")
 
 
+def invoice_refunds(*, invoice: Invoice):
+    """Money given back on the payments that paid this invoice (refunds and chargebacks), with
+    the part that came off this invoice."""
+    from plixo.ledger.models import RefundAllocation
+
+    return (
+        RefundAllocation.objects.filter(invoice=invoice)
+        .select_related("refund__payment")
+        .order_by("refund__refunded_at", "id")
+    )
+
+
+def invoice_primary_contact(*, invoice: Invoice):
+    from plixo.ledger.models import Contact
+
+    return (
+        Contact.objects.filter(customer_id=invoice.customer_id, is_primary=True)
+        .order_by("pk")
+        .first()
+    )
+
+
 def days_overdue(invoice: Invoice, today: dt.date) -> int:
     return (today - invoice.due_date).days
 

@@ -14,6 +14,17 @@ urlpatterns = [
     ),
     path("invoices/<uuid:invoice_id>/void/", views.invoice_void_view, name="invoice-void"),
     path(
+        "invoices/<uuid:invoice_id>/promise-remainder/",
+        views.invoice_promise_remainder,
+        name="invoice-promise-remainder",
+    ),
+    path(
+        "invoices/<uuid:invoice_id>/dispute-remainder/",
+        views.invoice_dispute_remainder,
+        name="invoice-dispute-remainder",
+    ),
+    path("invoices/<uuid:invoice_id>/notes/", views.invoice_note, name="invoice-note"),
+    path(
         "invoices/<uuid:invoice_id>/write-off/",
         views.invoice_write_off_view,
         name="invoice-write-off",

@@ -18,8 +18,11 @@ from plixo.core.templatetags.plixo import money_text
 from plixo.ledger.forms import (
     CustomerFilterForm,
     InvoiceFilterForm,
+    InvoiceNoteForm,
     PaymentFilterForm,
     RecordPaymentForm,
+    RemainderDisputeForm,
+    RemainderPromiseForm,
     VoidForm,
     WriteOffForm,
 )
@@ -40,6 +43,7 @@ from plixo.ledger.selectors import (
     invoice_allocations,
     invoice_for,
     invoice_list,
+    invoice_refunds,
     invoice_status_counts,
     invoice_timeline,
     org_today,
@@ -47,6 +51,7 @@ from plixo.ledger.selectors import (
 )
 from plixo.ledger.services import (
     AllocationRequest,
+    invoice_note_add,
     invoice_void,
     invoice_write_off,
     payment_record,
@@ -162,6 +167,18 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         actions["void"] = bound.get("void") or VoidForm()
     if invoice.is_open and can(Cap.INVOICES_WRITE_OFF):
         actions["writeoff"] = bound.get("writeoff") or WriteOffForm(invoice=invoice)
+    # PAY-4: after a partial payment, one click to promise the rest or dispute it.
+    partly_paid = invoice.status == InvoiceStatus.PARTIALLY_PAID
+    if partly_paid and can(Cap.LEDGER_EDIT):
+        actions["remainder_promise"] = bound.get("remainder_promise") or RemainderPromiseForm(
+            today=today
+        )
+        actions["remainder_dispute"] = bound.get("remainder_dispute") or RemainderDisputeForm(
+            invoice=invoice
+        )
+    references = list(dict.fromkeys(a.payment.reference for a in allocations))
+    if can(Cap.LEDGER_EDIT):
+        actions["note"] = bound.get("note") or InvoiceNoteForm(references=references)
     # A refused action stays on the page with its error, even when the invoice's state no
     # longer offers it (another user may have changed the invoice meanwhile).
     actions.update(bound)
@@ -170,6 +187,7 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         "customer": invoice.customer,
         "today": today,
         "allocations": allocations,
+        "refunds": invoice_refunds(invoice=invoice),
         "adjustments": invoice.adjustments.select_related("created_by").order_by("created_at"),
         "timeline": invoice_timeline(invoice=invoice),
         "actions": actions,
@@ -221,6 +239,91 @@ def invoice_record_payment(request, invoice_id):
             messages.success(request, text)
             return redirect("ledger:invoice-detail", invoice_id=invoice.public_id)
     return _invoice_page(request, invoice, bound={"payment": form})
+
+
+def _redirect_to(invoice: Invoice):
+    return redirect("ledger:invoice-detail", invoice_id=invoice.public_id)
+
+
+@requires(Cap.LEDGER_EDIT)
+@require_POST
+def invoice_promise_remainder(request, invoice_id):
+    """PAY-4: record the payer's promise to pay the balance left after a partial payment."""
+    from plixo.commitments.services import promise_create
+    from plixo.ledger.selectors import invoice_primary_contact
+
+    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
+    invoice.organization = request.organization
+    form = RemainderPromiseForm(request.POST, today=org_today(request.organization))
+    if form.is_valid():
+        try:
+            promise = promise_create(
+                invoice=invoice,
+                amount=invoice.balance,
+                promised_on=form.cleaned_data["promised_on"],
+                contact=invoice_primary_contact(invoice=invoice),
+                note=form.cleaned_data["note"],
+                actor=request.user,
+            )
+        except LedgerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Promise recorded: {money_text(promise.amount, invoice.currency)} by "
+                f"{promise.promised_on:%b %-d, %Y}. Reminders pause until then.",
+            )
+            return _redirect_to(invoice)
+    return _invoice_page(request, invoice, bound={"remainder_promise": form}, status=400)
+
+
+@requires(Cap.LEDGER_EDIT)
+@require_POST
+def invoice_dispute_remainder(request, invoice_id):
+    """PAY-4: the balance left after a partial payment is disputed (a short payment)."""
+    from plixo.disputes.services import dispute_file
+
+    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
+    invoice.organization = request.organization
+    form = RemainderDisputeForm(request.POST, invoice=invoice)
+    if form.is_valid():
+        try:
+            dispute_file(
+                invoice=invoice,
+                reason_code=form.cleaned_data["reason_code"],
+                amount=invoice.balance,
+                description=form.cleaned_data["description"],
+                actor=request.user,
+            )
+        except LedgerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Dispute opened for {money_text(invoice.balance, invoice.currency)}; the "
+                "invoice is disputed and reminders pause.",
+            )
+            return _redirect_to(invoice)
+    return _invoice_page(request, invoice, bound={"remainder_dispute": form}, status=400)
+
+
+@requires(Cap.LEDGER_EDIT)
+@require_POST
+def invoice_note(request, invoice_id):
+    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
+    references = list(
+        dict.fromkeys(a.payment.reference for a in invoice_allocations(invoice=invoice))
+    )
+    form = InvoiceNoteForm(request.POST, references=references)
+    if form.is_valid():
+        try:
+            invoice_note_add(invoice=invoice, actor=request.user, **form.cleaned_data)
+        except LedgerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Note added to the timeline.")
+            return _redirect_to(invoice)
+    return _invoice_page(request, invoice, bound={"note": form}, status=400)
 
 
 @requires(Cap.INVOICES_VOID)

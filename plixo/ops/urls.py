@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<str:job_name>/resume/", views.job_resume, name="job-resume"),
     path("jobs/<str:job_name>/run/", views.job_run, name="job-run"),
     path("maintenance/", views.maintenance_toggle, name="maintenance"),
+    path("stripe/events/<str:event_id>/review/", views.stripe_review, name="stripe-review"),
 ]

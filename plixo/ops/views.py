@@ -6,14 +6,22 @@ Jobs and maintenance are instance-wide, not per organization; reading them needs
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from plixo.core.access import requires
 from plixo.core.permissions import Cap, role_can
+from plixo.ledger.models import LedgerError
 from plixo.ops import services
 from plixo.ops.forms import MaintenanceForm
 from plixo.ops.jobs import UnknownJob
 from plixo.ops.selectors import ops_dashboard
+from plixo.payments.selectors import (
+    stripe_event_for,
+    stripe_events_needing_attention,
+    stripe_health,
+)
+from plixo.payments.stripe.webhooks import event_review_close
 
 
 def _render_index(request, *, form=None, status=200):
@@ -24,6 +32,9 @@ def _render_index(request, *, form=None, status=200):
         "dashboard": dashboard,
         "maintenance_form": form,
         "can_manage": role_can(request.membership.role, Cap.OPS_MANAGE),
+        "stripe": stripe_health(organization=request.organization),
+        "stripe_attention": stripe_events_needing_attention(organization=request.organization),
+        "can_review": role_can(request.membership.role, Cap.PAYMENTS_REVIEW),
     }
     return render(request, "ops/index.html", context, status=status)
 
@@ -83,3 +94,17 @@ def maintenance_toggle(request):
     else:
         messages.success(request, "Maintenance mode is off: the portal is open again.")
     return redirect("ops:index")
+
+
+@requires(Cap.PAYMENTS_REVIEW)
+@require_POST
+def stripe_review(request, event_id: str):
+    """Close a Stripe payment flagged for review (its figures did not match the checkout)."""
+    event = stripe_event_for(organization=request.organization, event_id=event_id)
+    try:
+        event_review_close(event=event, actor=request.user, note=request.POST.get("note", ""))
+    except LedgerError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Stripe event {event.event_id} marked reviewed.")
+    return redirect(f"{reverse('ops:index')}#stripe")

@@ -511,3 +511,17 @@ def checkout_confirm_still_owed(*, checkout: CheckoutSession) -> None:
             f"Invoice {invoice.number} no longer owes {_money(checkout.amount, checkout.currency)} "
             f"{checkout.currency}; nothing was charged. Go back to the invoice to see what is due."
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+
+
+@transaction.atomic
+def partial_payments_set(*, organization, allowed: bool, actor=None):
+    """Whether the portal lets payers pay part of a balance (PORTAL-4)."""
+    from plixo.core.models import Organization
+
+    Organization.objects.filter(pk=organization.pk).update(allow_partial_payments=bool(allowed))
+    organization.allow_partial_payments = bool(allowed)
+    return organization

@@ -10,7 +10,7 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -304,7 +304,10 @@ def pay(request):
             except LedgerError as exc:
                 form.add_error("amount", str(exc))
             else:
-                return redirect(url)
+                # 303: the browser follows with a GET to the provider's page, never re-posting.
+                response = HttpResponseRedirect(url)
+                response.status_code = 303
+                return response
     provider = provider_for(invoice.organization).name
     return render(
         request, "portal/pay.html", _base_context(request, invoice, form=form, provider=provider)

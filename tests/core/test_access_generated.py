@@ -70,6 +70,7 @@ OBJECT_KWARGS = {
     "cadence_id": "cadence",
     "rule_id": "segment_rule",
     "domain_id": "sending_domain",
+    "event_id": "stripe_event",
 }
 # Objects that belong to a customer, so Sales and CSMs see them only on accounts they own.
 CUSTOMER_SCOPED = frozenset(
@@ -116,6 +117,8 @@ def _live_payer_token() -> str:
 INSTANCE_KWARGS: dict[str, Callable[[], str]] = {
     "job_name": _registered_job_name,
     "token": _live_payer_token,
+    # Stripe's webhook URL names its organization (the personas' own); Stripe signs, no login.
+    "org_slug": lambda: "acme",
 }
 
 
@@ -309,13 +312,28 @@ def _no_dns(monkeypatch):
 def _payments_objects(*, invoice, tag: str) -> dict[str, str]:
     """A receipt (from a completed sandbox checkout) and an open checkout on `invoice`."""
     from plixo.payments import services as payments
+    from plixo.payments.models import StripeEvent, StripeEventStatus
 
     paid = payments.checkout_create(invoice=invoice, amount=Decimal("100.00"))
     payment = payments.checkout_complete(
         checkout=paid, provider_ref=f"sbx_pi_{tag}", amount=Decimal("100.00"), currency="USD"
     )
     checkout = payments.checkout_create(invoice=invoice, amount=Decimal("50.00"))
-    return {"checkout": str(checkout.public_id), "receipt": str(payment.receipt.public_id)}
+    event = StripeEvent.objects.create(
+        organization=invoice.organization,
+        event_id=f"evt_access_{tag}_{invoice.organization.slug}",
+        type="checkout.session.completed",
+        payload={},
+        stripe_created=timezone.now(),
+        received_at=timezone.now(),
+        status=StripeEventStatus.REVIEW,
+        invoice=invoice,
+    )
+    return {
+        "checkout": str(checkout.public_id),
+        "receipt": str(payment.receipt.public_id),
+        "stripe_event": event.event_id,
+    }
 
 
 def _disputes_objects(*, customer, tag: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ def _events(invoice) -> list[str]:
 
 def _pay(payer, amount: str):
     response = payer.post("/portal/pay/", {"amount": amount})
-    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response.status_code == 303, response.content.decode()[:2000]
     sandbox = response["Location"]
     assert sandbox.startswith("/portal/sandbox/")
     assert "Sandbox" in payer.get(sandbox).content.decode()

@@ -419,8 +419,50 @@ def describe_event(event, invoice) -> TimelineEntry:
             entry.details.append(("Test mode", f"Sent to the test address, meant for {meant}"))
     elif kind in _COMMS_TITLES:
         _describe_comms_event(kind, data, entry, event, invoice)
+    elif kind == "refund_recorded":
+        source = SOURCE_LABELS.get(data.get("source", ""), data.get("source", ""))
+        entry.title = (
+            "Chargeback"
+            if str(data.get("reference", "")).startswith(("dp_", "du_"))
+            else "Refund recorded"
+        )
+        entry.summary = (
+            f"{cash('amount')} given back on payment {data.get('payment_reference', '')}"
+            + (f" ({source})." if source else ".")
+        )
+        if data.get("reference"):
+            entry.details.append(("Reference", str(data["reference"])))
+        if data.get("reason"):
+            entry.details.append(("Reason", str(data["reason"])))
+        if "balance" in data:
+            entry.details.append(("Balance now", cash("balance")))
+        if move := _status_move(data):
+            entry.details.append(("Status", move))
+    elif kind == "payment_review":
+        entry.title = "Payment needs review"
+        entry.summary = f"Not applied: {data.get('message', '')}"
+        if data.get("payment_intent"):
+            entry.details.append(("Stripe payment", str(data["payment_intent"])))
+        if data.get("session"):
+            entry.details.append(("Checkout session", str(data["session"])))
+    elif kind == "payment_reviewed":
+        entry.title = "Payment review closed"
+        entry.summary = str(data.get("note", ""))
+        if data.get("event"):
+            entry.details.append(("Stripe event", str(data["event"])))
+    elif kind == "payment_processing":
+        entry.title = "Bank payment processing"
+        entry.summary = f"{cash('amount')} submitted by bank debit; it settles in a few days."
+    elif kind == "payment_failed":
+        entry.title = "Payment declined"
+        entry.summary = str(data.get("message") or "The payment was declined.")
+        entry.details.append(("Code", str(data.get("code", ""))))
+        if "amount" in data:
+            entry.details.append(("Amount", cash("amount")))
     elif kind == "note":
         entry.summary = str(data.get("text", ""))
+        if data.get("payment_reference"):
+            entry.details.append(("Payment", str(data["payment_reference"])))
     else:
         for key, value in data.items():
             entry.details.append((_field_label(key), _value_text(key, value, currency)))

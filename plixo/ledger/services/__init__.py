@@ -31,7 +31,7 @@ from plixo.ledger.services.payments import (
     payment_record,
     refund_record,
 )
-from plixo.ledger.services.timeline import timeline_record
+from plixo.ledger.services.timeline import invoice_note_add, timeline_record
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -49,6 +49,7 @@ __all__ = [
     "invoice_create",
     "invoice_dispute_close",
     "invoice_dispute_open",
+    "invoice_note_add",
     "invoice_update",
     "invoice_void",
     "invoice_write_off",

@@ -238,6 +238,7 @@ def deliveries_prune(*, now: dt.datetime | None = None, keep_days: int = 30) -> 
 @transaction.atomic
 def event_review_close(*, event: StripeEvent, actor, note: str) -> StripeEvent:
     """A person looked at an event flagged for review and says what was done about it."""
+    from plixo.core.text import text_problem
     from plixo.ledger.models import LedgerError
     from plixo.ledger.services import timeline_record
 
@@ -246,6 +247,9 @@ def event_review_close(*, event: StripeEvent, actor, note: str) -> StripeEvent:
         raise LedgerError("Say what was done about it (a note is required).")
     if len(note) > 2000:
         raise LedgerError("The note is too long (at most 2,000 characters).")
+    problem = text_problem(note)
+    if problem:
+        raise LedgerError(f"The note {problem}.")
     event = StripeEvent.objects.select_for_update().get(pk=event.pk)
     if event.status != StripeEventStatus.REVIEW:
         raise LedgerError("This event is not waiting for review.")
