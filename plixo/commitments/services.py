@@ -262,3 +262,106 @@ def plan_propose(
     )
     cadence_notify(invoice=invoice, change="plan", actor=actor)
     return plan
+
+
+# --- payments keep promises and advance plans (PAY-2) ----------------------------------------
+
+PROMISE_KEPT = "promise_kept"
+INSTALLMENT_PAID = "installment_paid"
+PLAN_COMPLETED = "plan_completed"
+PLANS_THAT_TAKE_PAYMENTS = (
+    PaymentPlan.Status.APPROVED,
+    PaymentPlan.Status.ACTIVE,
+    PaymentPlan.Status.DEFAULTED,
+)
+
+
+def commitments_payment_applied(
+    *, invoice: Invoice, amount: Decimal, actor: User | None = None
+) -> None:
+    """Money was just applied to the invoice (any path: portal, Stripe, by hand, import, cash
+    application). Call inside that transaction, with the invoice locked and saved.
+
+    - A promise is kept once the invoice is paid, or once what was applied since the promise
+      was made covers its amount. A missed promise paid late is kept too.
+    - An accepted plan takes the money on its earliest unpaid installments in order; it
+      becomes active with its first payment and completes when the last one is paid.
+    """
+    from django.db.models import Sum
+
+    from plixo.ledger.models import Allocation
+
+    promises = Promise.objects.select_for_update().filter(
+        invoice_id=invoice.pk, status__in=(Promise.Status.OPEN, Promise.Status.MISSED)
+    )
+    for promise in promises.order_by("created_at", "pk"):
+        if invoice.balance > 0:
+            since = Allocation.objects.filter(
+                invoice_id=invoice.pk, created_at__gte=promise.created_at
+            ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+            if since < promise.amount:
+                continue
+        promise.check_transition(Promise.Status.KEPT)
+        promise.status = Promise.Status.KEPT
+        promise.save(update_fields=["status"])
+        timeline_record(
+            invoice=invoice,
+            kind=PROMISE_KEPT,
+            actor=actor,
+            data={
+                "promise": str(promise.public_id),
+                "amount": str(promise.amount),
+                "currency": promise.currency,
+                "promised_on": str(promise.promised_on),
+            },
+        )
+
+    plans = PaymentPlan.objects.select_for_update().filter(
+        invoice_id=invoice.pk, status__in=PLANS_THAT_TAKE_PAYMENTS
+    )
+    for plan in plans.order_by("created_at", "pk"):
+        left = amount
+        installments = plan.installments.select_for_update().exclude(
+            status=PlanInstallment.Status.PAID
+        )
+        for installment in installments.order_by("sequence"):
+            if left <= 0:
+                break
+            take = min(left, installment.amount - installment.paid_amount)
+            installment.paid_amount += take
+            left -= take
+            if installment.paid_amount == installment.amount:
+                installment.status = PlanInstallment.Status.PAID
+            installment.save(update_fields=["paid_amount", "status"])
+            timeline_record(
+                invoice=invoice,
+                kind=INSTALLMENT_PAID,
+                actor=actor,
+                data={
+                    "plan": str(plan.public_id),
+                    "installment": installment.sequence,
+                    "paid": str(installment.paid_amount),
+                    "amount": str(installment.amount),
+                    "currency": plan.currency,
+                    "complete": installment.status == PlanInstallment.Status.PAID,
+                },
+            )
+        done = not plan.installments.exclude(status=PlanInstallment.Status.PAID).exists()
+        wanted = PaymentPlan.Status.ACTIVE
+        if done or invoice.balance == 0:
+            wanted = PaymentPlan.Status.COMPLETED
+            if plan.status == PaymentPlan.Status.APPROVED:
+                plan.status = PaymentPlan.Status.ACTIVE  # approved → active → completed
+        if plan.status != wanted:
+            plan.check_transition(wanted)
+            plan.status = wanted
+            plan.save(update_fields=["status"])
+            if wanted == PaymentPlan.Status.COMPLETED:
+                timeline_record(
+                    invoice=invoice,
+                    kind=PLAN_COMPLETED,
+                    actor=actor,
+                    data={"plan": str(plan.public_id), "currency": plan.currency},
+                )
+        # One payment advances one plan: an invoice has one accepted plan at a time.
+        break

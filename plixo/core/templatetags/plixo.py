@@ -450,6 +450,22 @@ def describe_event(event, invoice) -> TimelineEntry:
         entry.summary = str(data.get("note", ""))
         if data.get("event"):
             entry.details.append(("Stripe event", str(data["event"])))
+    elif kind == "promise_kept":
+        entry.title = "Promise kept"
+        entry.summary = (
+            f"The promise of {cash('amount')} for {_date_text(data.get('promised_on', ''))} "
+            "is covered by payments."
+        )
+    elif kind == "installment_paid":
+        entry.title = (
+            "Plan installment paid" if data.get("complete") else "Plan installment part-paid"
+        )
+        entry.summary = (
+            f"Installment {data.get('installment', '')}: {cash('paid')} of {cash('amount')} paid."
+        )
+    elif kind == "plan_completed":
+        entry.title = "Payment plan completed"
+        entry.summary = "Every installment is paid."
     elif kind == "payment_processing":
         entry.title = "Bank payment processing"
         entry.summary = f"{cash('amount')} submitted by bank debit; it settles in a few days."

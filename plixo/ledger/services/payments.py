@@ -157,6 +157,7 @@ def payment_record(
                 "to": invoice.status,
             },
         )
+        commitments_payment_applied(invoice=invoice, amount=share, actor=actor)
         cadence_notify(invoice=invoice, change="payment", actor=actor)
     return payment
 
@@ -282,6 +283,13 @@ def refund_record(
         )
         cadence_notify(invoice=invoice, change="refunded", actor=actor)
     return refund
+
+
+def commitments_payment_applied(*, invoice: Invoice, amount: Decimal, actor) -> None:
+    # Imported here: commitments build on the ledger, not the other way round.
+    from plixo.commitments.services import commitments_payment_applied as applied
+
+    applied(invoice=invoice, amount=amount, actor=actor)
 
 
 def invoice_balance_from_rows(invoice: Invoice) -> Decimal:
