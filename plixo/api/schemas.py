@@ -328,6 +328,7 @@ class PaymentOut(Schema):
     customer: CustomerRef | None
     amount: MoneyOut
     allocated_amount: MoneyOut
+    refunded_amount: MoneyOut
     unapplied_amount: MoneyOut
     currency: str
     received_at: dt.datetime
@@ -348,6 +349,10 @@ class PaymentOut(Schema):
     @staticmethod
     def resolve_allocated_amount(obj) -> str:
         return money(obj.allocated_amount, obj.currency)
+
+    @staticmethod
+    def resolve_refunded_amount(obj) -> str:
+        return money(obj.refunded_amount, obj.currency)
 
     @staticmethod
     def resolve_unapplied_amount(obj) -> str:

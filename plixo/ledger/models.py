@@ -342,10 +342,11 @@ class Payment(models.Model):
                 condition=Q(allocated_amount__lte=F("amount")),
                 name="payment_allocations_never_exceed_payment",
             ),
+            # allocated + refunded <= amount is held by `refund_record` under the payment's row
+            # lock (column arithmetic in a CHECK is float arithmetic on SQLite).
             models.CheckConstraint(
-                condition=Q(refunded_amount__gte=0)
-                & Q(refunded_amount__lte=F("amount") - F("allocated_amount")),
-                name="payment_refunds_within_unallocated",
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("amount")),
+                name="payment_refunds_within_amount",
             ),
         ]
         indexes = [models.Index(fields=["organization", "received_at"])]

@@ -120,11 +120,21 @@ def checkout_create(
             return repeat
 
     if portal_session_ref:
-        CheckoutSession.objects.filter(
+        replaced = CheckoutSession.objects.filter(
             invoice=invoice,
             portal_session_ref=portal_session_ref,
             status__in=(CheckoutStatus.OPEN, CheckoutStatus.FAILED),
-        ).update(status=CheckoutStatus.CANCELLED)
+        )
+        at_stripe = list(
+            replaced.filter(provider=CheckoutProvider.STRIPE)
+            .exclude(provider_ref="")
+            .values_list("provider_ref", flat=True)
+        )
+        replaced.update(status=CheckoutStatus.CANCELLED)
+        if at_stripe:
+            # Close the replaced sessions at Stripe too, so an old tab cannot pay them (if one
+            # is paid first anyway, the money is still recorded: see `checkout_complete`).
+            transaction.on_commit(lambda: _expire_at_provider(organization.pk, at_stripe))
     try:
         with transaction.atomic():
             checkout = CheckoutSession.objects.create(
@@ -151,6 +161,12 @@ def checkout_create(
         },
     )
     return checkout
+
+
+def _expire_at_provider(organization_id: int, session_ids: list[str]) -> None:
+    from plixo.payments.tasks import stripe_sessions_expire
+
+    stripe_sessions_expire.enqueue(organization_id, session_ids)
 
 
 def _local_path(url: str, field: str) -> str:

@@ -117,3 +117,24 @@ def stripe_deliveries_prune() -> int:
     from plixo.payments.stripe.webhooks import deliveries_prune
 
     return deliveries_prune()
+
+
+@task()
+def stripe_sessions_expire(organization_id: int, session_ids: list[str]) -> int:
+    """Expire Checkout Sessions Plixo replaced (best effort: one already paid or expired at
+    Stripe is left as it is)."""
+    from plixo.payments.models import StripeAccount
+    from plixo.payments.stripe.client import StripeRefused, StripeUnavailable, call
+
+    account = StripeAccount.objects.filter(organization_id=organization_id).first()
+    if account is None:
+        return 0
+    expired = 0
+    for session_id in session_ids:
+        try:
+            call(account, lambda client, sid=session_id: client.v1.checkout.sessions.expire(sid))
+        except (StripeRefused, StripeUnavailable):
+            logger.info("stripe session not expired", extra={"session": session_id})
+            continue
+        expired += 1
+    return expired

@@ -65,6 +65,10 @@ class InvoiceForm(forms.Form):
         return amount
 
 
+def new_attempt() -> str:
+    return secrets.token_urlsafe(18)
+
+
 def _attempt_valid(value: str) -> None:
     if value and not all(c.isalnum() or c in "-_" for c in value):
         raise forms.ValidationError("The form was changed; reload the page and try again.")
@@ -80,7 +84,7 @@ class PayForm(InvoiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.fields["attempt"].initial = secrets.token_urlsafe(18)
+            self.fields["attempt"].initial = new_attempt()
         partial = self.invoice.organization.allow_partial_payments
         self.partial_allowed = partial
         self.fields["amount"] = self._amount_field(

@@ -30,7 +30,7 @@ from plixo.payments.providers import provider_for
 from plixo.payments.services import checkout_create
 from plixo.portal import demo
 from plixo.portal.csrf import payer_csrf
-from plixo.portal.forms import DisputeForm, PayForm, PlanForm, PromiseForm, RenewForm
+from plixo.portal.forms import DisputeForm, PayForm, PlanForm, PromiseForm, RenewForm, new_attempt
 from plixo.portal.models import LinkState, PortalEvent
 from plixo.portal.selectors import (
     SESSION_KEY,
@@ -263,6 +263,7 @@ def home(request):
             cancelled=request.GET.get("checkout") == "cancelled",
         ),
         today=org_today(invoice.organization),
+        in_flight=in_flight,
         refresh_seconds=5 if in_flight == "confirming" else None,
     )
     return render(request, "portal/home.html", context)
@@ -281,7 +282,11 @@ def pay(request):
     invoice = _invoice(request)
     if closed := _closed(request, invoice):
         return closed
+    if portal_summary(invoice=invoice).payment_processing:
+        # A bank debit is on its way: paying again would pay twice (the banner explains).
+        return redirect("portal:home")
     today = org_today(invoice.organization)
+    provider = provider_for(invoice.organization)
     if request.method == "GET":
         portal_event_record(invoice=invoice, kind=Kind.PAY_CLICKED, session=session)
         form = PayForm(invoice=invoice, today=today)
@@ -296,22 +301,34 @@ def pay(request):
                     portal_session_ref=str(session.public_id),
                     attempt=form.cleaned_data.get("attempt") or "",
                 )
-                url = provider_for(invoice.organization).checkout_start(
+                url = provider.checkout_start(
                     checkout=checkout,
                     success_url=f"{home}?paid=1",
                     cancel_url=f"{home}?checkout=cancelled",
                 )
             except LedgerError as exc:
+                # A new attempt nonce: pressing Pay again must not replay the failed call
+                # (a provider keeps an idempotent request's error for a day).
+                data = request.POST.copy()
+                data["attempt"] = new_attempt()
+                form = PayForm(data, invoice=invoice, today=today)
+                form.is_valid()
                 form.add_error("amount", str(exc))
             else:
                 # 303: the browser follows with a GET to the provider's page, never re-posting.
                 response = HttpResponseRedirect(url)
                 response.status_code = 303
                 return response
-    provider = provider_for(invoice.organization).name
-    return render(
-        request, "portal/pay.html", _base_context(request, invoice, form=form, provider=provider)
+    response = render(
+        request,
+        "portal/pay.html",
+        _base_context(request, invoice, form=form, provider=provider.name),
     )
+    if hasattr(provider, "form_action_origins"):
+        # The Pay form's redirect leads to the provider's own page: CSP `form-action` must
+        # allow that origin, or the browser stops the payer on this page.
+        response._csp_update = {"form-action": provider.form_action_origins()}
+    return response
 
 
 def _plan_rows_initial(invoice: Invoice, count: int, first_on: dt.date) -> dict:

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('refunded_amount__gte', 0), ('refunded_amount__lte', django.db.models.expressions.CombinedExpression(models.F('amount'), '-', models.F('allocated_amount')))), name='payment_refunds_within_unallocated'),
+            constraint=models.CheckConstraint(condition=models.Q(('refunded_amount__gte', 0), ('refunded_amount__lte', models.F('amount'))), name='payment_refunds_within_amount'),
         ),
         migrations.AddField(
             model_name='refund',

@@ -2,6 +2,8 @@
 own Stripe account and the payer is sent to Stripe's hosted page (no card data ever reaches
 Plixo: PCI SAQ A). The money comes back through webhooks (`handlers`)."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 
 from plixo.core.money import currency_digits, to_minor_units
@@ -94,11 +96,27 @@ def checkout_session_params(
     return params
 
 
+# Where Stripe Checkout's hosted pages live.
+CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 class StripeProvider:
     name = CheckoutProvider.STRIPE
 
     def __init__(self, account: StripeAccount):
         self.account = account
+
+    def form_action_origins(self) -> list[str]:
+        """The origins the portal's Pay form may lead to (its CSP `form-action`)."""
+        origins = [CHECKOUT_ORIGIN]
+        if stand_in := _origin(settings.STRIPE_API_BASE):
+            origins.append(stand_in)
+        return origins
 
     def checkout_start(
         self, *, checkout: CheckoutSession, success_url: str, cancel_url: str
@@ -123,9 +141,10 @@ class StripeProvider:
                 f"{exc} Nothing was charged; press Pay again in a minute."
             ) from exc
         except StripeRefused as exc:
+            # Stripe's reason (kept for the Ops page in the account's last error) is for
+            # staff; the payer gets what they can act on.
             raise services.CheckoutError(
-                "The payment page could not be opened "
-                f"({exc}). Nothing was charged; please contact "
+                "The payment page could not be opened. Nothing was charged; please contact "
                 f"{checkout.invoice.organization.name}."
             ) from exc
         services.checkout_provider_ref_set(checkout=checkout, provider_ref=session.id)

@@ -73,6 +73,11 @@ def call(account: StripeAccount, request: Callable[[stripe.StripeClient], T]) ->
             raise StripeUnavailable("Stripe is having trouble; try again shortly.") from exc
         if isinstance(exc, stripe.AuthenticationError):
             _failed(account, f"authentication failed ({status}): check the secret key")
+        else:
+            StripeAccount.objects.filter(pk=account.pk).update(
+                api_last_error=f"refused ({status}): {_describe(exc)}",
+                api_last_error_at=timezone.now(),
+            )
         raise StripeRefused(_describe(exc)) from exc
     StripeAccount.objects.filter(pk=account.pk).update(
         api_failures=0, api_last_ok_at=timezone.now()

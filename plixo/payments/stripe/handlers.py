@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Q, Sum
 
+from plixo.core.money import quantize
 from plixo.ledger.models import Invoice, LedgerError, Payment, PaymentMethod, PaymentSource
 from plixo.ledger.services import refund_record, timeline_record
 from plixo.payments import services
@@ -78,7 +79,7 @@ def _review(checkout: CheckoutSession, message: str, obj: dict) -> Outcome:
             "message": message,
             "session": str(obj.get("id", "")),
             "payment_intent": str(obj.get("payment_intent") or ""),
-            "amount": str(checkout.amount),
+            "amount": str(quantize(checkout.amount, checkout.currency)),
             "currency": checkout.currency,
         },
     )

@@ -1,0 +1,1 @@
+"""Test support that is not a fixture: stand-ins for the services Plixo talks to."""
