@@ -72,6 +72,12 @@ class CheckoutSession(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     failure_code = models.CharField(max_length=60, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="Declined attempts so far.")
+    provider_event_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the provider created the newest event that moved this checkout; an "
+        "older event delivered later does not move it back.",
+    )
     payment = models.ForeignKey(
         Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="checkouts"
     )

@@ -185,3 +185,27 @@ def dispute_object(*, payment_intent: str, amount, currency: str, reason="fraudu
         reason=reason,
         status="needs_response",
     )
+
+
+# --- checkouts as the Stripe provider leaves them ---------------------------------------------
+
+
+def stripe_checkout(invoice, amount=None, **kwargs) -> CheckoutSession:
+    """A Stripe checkout for `amount` of the invoice (default: its balance) with the Checkout
+    Session id Stripe would have answered, without calling Stripe."""
+    from plixo.payments import services
+
+    amount = invoice.balance if amount is None else amount
+    checkout = services.checkout_create(invoice=invoice, amount=amount, provider="stripe", **kwargs)
+    return services.checkout_provider_ref_set(checkout=checkout, provider_ref=new_id("cs_test"))
+
+
+def post_signed(client, organization, body: bytes, signature_header: str | None):
+    """POST raw bytes with whatever Stripe-Signature header is given (None: no header)."""
+    headers = {} if signature_header is None else {"HTTP_STRIPE_SIGNATURE": signature_header}
+    return client.post(
+        f"/webhooks/stripe/{organization.slug}/",
+        data=body,
+        content_type="application/json",
+        **headers,
+    )

@@ -21,6 +21,7 @@ from plixo.payments.models import CheckoutSession, CheckoutStatus, StripeEvent, 
 from plixo.payments.stripe.checkout import amount_from_stripe
 
 STRIPE_LABEL = "Stripe"
+ACH_FAILED = "bank_debit_failed"
 
 
 @dataclass
@@ -55,6 +56,29 @@ def _checkout_of(event: StripeEvent, obj: dict) -> CheckoutSession | None:
             provider="stripe", provider_ref=obj["id"], organization_id=event.organization_id
         ).first()
     return checkout
+
+
+def _stale(
+    event: StripeEvent, checkout: CheckoutSession, *, ties_lose: bool = False
+) -> Outcome | None:
+    """An event Stripe created before the one that last moved this checkout's state arrived
+    late: it must not move the state back (a failed ACH debit stays failed when the earlier
+    "completed, unpaid" event is delivered after it). Money is never judged stale: a payment
+    always completes its checkout."""
+    seen = checkout.provider_event_at
+    if seen is not None and (
+        event.stripe_created < seen or (ties_lose and event.stripe_created == seen)
+    ):
+        return Outcome(
+            StripeEventStatus.PROCESSED,
+            "Older than what Stripe already told us about this checkout; nothing to change.",
+            invoice=checkout.invoice,
+        )
+    return None
+
+
+def _moved(event: StripeEvent, checkout: CheckoutSession) -> None:
+    CheckoutSession.objects.filter(pk=checkout.pk).update(provider_event_at=event.stripe_created)
 
 
 def _money_of(obj: dict, amount_key: str):
@@ -115,7 +139,10 @@ def checkout_session_completed(event: StripeEvent, obj: dict) -> Outcome:
     if checkout is None:
         return _ignored("Not a checkout Plixo created.")
     if payment_status == "unpaid":
-        # A delayed method (ACH): the money is not there yet; async events settle it.
+        # A delayed method (ACH): the money is not there yet; async events settle it. Its
+        # outcome comes after it, so an outcome stamped the same second already wins.
+        if stale := _stale(event, checkout, ties_lose=True):
+            return stale
         amount, currency = _money_of(obj, "amount_total")
         if amount is None:
             return _review(checkout, "Stripe sent no usable amount for this checkout.", obj)
@@ -123,6 +150,7 @@ def checkout_session_completed(event: StripeEvent, obj: dict) -> Outcome:
             services.checkout_processing(checkout=checkout, amount=amount, currency=currency)
         except services.CheckoutMismatch as exc:
             return _review(checkout, str(exc), obj)
+        _moved(event, checkout)
         return Outcome(StripeEventStatus.PROCESSED, invoice=checkout.invoice)
     return _ignored(f"Payment status {payment_status!r} takes nothing to record.")
 
@@ -135,13 +163,18 @@ def checkout_async_failed(event: StripeEvent, obj: dict) -> Outcome:
     checkout = _checkout_of(event, obj)
     if checkout is None:
         return _ignored("Not a checkout Plixo created.")
-    if checkout.status == CheckoutStatus.FAILED:
-        return Outcome(StripeEventStatus.PROCESSED, "Already failed.", invoice=checkout.invoice)
+    if stale := _stale(event, checkout):
+        return stale
+    if checkout.status != CheckoutStatus.PROCESSING:
+        # Failed already (payment_intent.payment_failed told us first), or paid since.
+        _moved(event, checkout)
+        return Outcome(StripeEventStatus.PROCESSED, "Nothing to change.", invoice=checkout.invoice)
     services.checkout_fail(
         checkout=checkout,
-        failure_code="bank_debit_failed",
+        failure_code=ACH_FAILED,
         message="The bank debit (ACH) did not go through; no money moved.",
     )
+    _moved(event, checkout)
     return Outcome(StripeEventStatus.PROCESSED, invoice=checkout.invoice)
 
 
@@ -149,7 +182,10 @@ def checkout_session_expired(event: StripeEvent, obj: dict) -> Outcome:
     checkout = _checkout_of(event, obj)
     if checkout is None:
         return _ignored("Not a checkout Plixo created.")
+    if stale := _stale(event, checkout):
+        return stale
     services.checkout_expire(checkout=checkout)
+    _moved(event, checkout)
     return Outcome(StripeEventStatus.PROCESSED, invoice=checkout.invoice)
 
 
@@ -161,6 +197,15 @@ def payment_intent_failed(event: StripeEvent, obj: dict) -> Outcome:
         return _ignored("Not a payment Plixo started.")
     if checkout.status == CheckoutStatus.COMPLETED:
         return Outcome(StripeEventStatus.PROCESSED, "Paid since.", invoice=checkout.invoice)
+    if stale := _stale(event, checkout):
+        return stale
+    if (
+        checkout.status == CheckoutStatus.FAILED
+        and checkout.failure_code == ACH_FAILED
+        and checkout.provider_event_at == event.stripe_created
+    ):
+        # The bank debit's failure, told a second time (async_payment_failed came first).
+        return Outcome(StripeEventStatus.PROCESSED, "Already failed.", invoice=checkout.invoice)
     error = obj.get("last_payment_error") or {}
     code = str(error.get("decline_code") or error.get("code") or "payment_failed")
     message = str(error.get("message") or "The payment was declined.")
@@ -168,6 +213,7 @@ def payment_intent_failed(event: StripeEvent, obj: dict) -> Outcome:
         services.checkout_fail(checkout=checkout, failure_code=code, message=message)
     except services.CheckoutError as exc:
         return _ignored(str(exc))
+    _moved(event, checkout)
     return Outcome(StripeEventStatus.PROCESSED, invoice=checkout.invoice)
 
 

@@ -34,15 +34,7 @@ logger = logging.getLogger(__name__)
 
 TOLERANCE_SECONDS = 300
 MAX_BODY_BYTES = 256 * 1024
-# Events in these states have had their effect (or been judged); a repeat does nothing.
-SETTLED = frozenset(
-    {
-        StripeEventStatus.PROCESSED,
-        StripeEventStatus.IGNORED,
-        StripeEventStatus.REVIEW,
-        StripeEventStatus.REVIEWED,
-    }
-)
+# Events in these states have not had their effect yet; a delivery or the retry job tries them.
 RETRYABLE = frozenset(
     {StripeEventStatus.PENDING, StripeEventStatus.FAILED, StripeEventStatus.WAITING}
 )
@@ -144,15 +136,16 @@ def _traceback_tail(exc: BaseException) -> str:
 
 
 def event_process(event: StripeEvent, *, again: bool = False) -> StripeEvent:
-    """Apply an event once. A settled event is left alone unless `again` (a replay), and even
-    then its effects are idempotent. Returns the event as it now stands."""
+    """Apply an event once. An event that has had its effect (processed) or waits for a
+    person (review) is never applied again. `again` (a full replay) also retries events that
+    were acknowledged with nothing to do, for when a handler learned something new. Returns the
+    event as it now stands."""
     unblocks = ""
     with transaction.atomic():
         event = StripeEvent.objects.select_for_update().get(pk=event.pk)
-        if event.status in SETTLED and not again:
+        retry = event.status in RETRYABLE or (again and event.status == StripeEventStatus.IGNORED)
+        if not retry:
             return event
-        if event.status in (StripeEventStatus.REVIEW, StripeEventStatus.REVIEWED):
-            return event  # judged by a person, or waiting for one: a replay leaves it
         handler = HANDLERS.get(event.type)
         event.attempts += 1
         now = timezone.now()
@@ -200,8 +193,9 @@ def waiting_process(*, organization_id: int, payment_intent: str) -> int:
 def events_replay(
     *, failed_only: bool = False, organization: Organization | None = None, limit: int = 10_000
 ) -> dict[str, int]:
-    """Reprocess stored events: with `failed_only` the failed and waiting ones; otherwise
-    every event, oldest first (settled effects are idempotent, so nothing doubles)."""
+    """Reprocess stored events, oldest first: with `failed_only` the failed and waiting ones;
+    otherwise those too and the ones acknowledged with nothing to do. An event that had its
+    effect is never applied again, so a replay can be run at any time."""
     qs = StripeEvent.objects.all()
     if organization is not None:
         qs = qs.filter(organization=organization)
