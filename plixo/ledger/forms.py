@@ -200,12 +200,15 @@ class RemainderDisputeForm(forms.Form):
         from plixo.disputes.models import ReasonCode
 
         super().__init__(*args, **kwargs)
-        self.fields["reason_code"].choices = ReasonCode.choices
+        self.fields["reason_code"].choices = [("", "Choose a reason"), *ReasonCode.choices]
         if not self.is_bound:
-            paid = quantize(invoice.amount - invoice.balance, invoice.currency)
-            self.fields["description"].initial = (
-                f"Short payment: {paid} of {invoice.amount} {invoice.currency} paid; "
-                f"{invoice.balance} {invoice.currency} is disputed."
+            currency = invoice.currency
+            paid = quantize(invoice.amount - invoice.balance, currency)
+            total, left = quantize(invoice.amount, currency), quantize(invoice.balance, currency)
+            self.fields[
+                "description"
+            ].initial = (
+                f"Short payment: {paid} of {total} {currency} paid; {left} {currency} is disputed."
             )
 
 

@@ -3,6 +3,7 @@ accounts the member may see (Sales and CSMs: their own customers only)."""
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -217,6 +218,26 @@ def invoice_refunds(*, invoice: Invoice):
         .select_related("refund__payment")
         .order_by("refund__refunded_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class PromisedTotal:
+    amount: Decimal
+    latest_on: dt.date
+
+
+def open_promises_total(*, invoice: Invoice) -> PromisedTotal | None:
+    """What open promises on the invoice add up to, and the latest date among them."""
+    from django.db.models import Max, Sum
+
+    from plixo.commitments.models import Promise
+
+    row = Promise.objects.filter(invoice=invoice, status=Promise.Status.OPEN).aggregate(
+        amount=Sum("amount"), latest_on=Max("promised_on")
+    )
+    if row["amount"] is None:
+        return None
+    return PromisedTotal(row["amount"], row["latest_on"])
 
 
 def invoice_primary_contact(*, invoice: Invoice):

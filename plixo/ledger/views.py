@@ -46,6 +46,7 @@ from plixo.ledger.selectors import (
     invoice_refunds,
     invoice_status_counts,
     invoice_timeline,
+    open_promises_total,
     org_today,
     payment_list,
 )
@@ -151,6 +152,7 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
     invoice.organization = organization
     today = org_today(organization)
     allocations = list(invoice_allocations(invoice=invoice))
+    refunds = list(invoice_refunds(invoice=invoice))
     bound = bound or {}
 
     def can(cap):
@@ -169,10 +171,12 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         actions["writeoff"] = bound.get("writeoff") or WriteOffForm(invoice=invoice)
     # PAY-4: after a partial payment, one click to promise the rest or dispute it.
     partly_paid = invoice.status == InvoiceStatus.PARTIALLY_PAID
+    promised = open_promises_total(invoice=invoice) if partly_paid else None
     if partly_paid and can(Cap.LEDGER_EDIT):
-        actions["remainder_promise"] = bound.get("remainder_promise") or RemainderPromiseForm(
-            today=today
-        )
+        if promised is None or promised.amount < invoice.balance:
+            actions["remainder_promise"] = bound.get("remainder_promise") or RemainderPromiseForm(
+                today=today
+            )
         actions["remainder_dispute"] = bound.get("remainder_dispute") or RemainderDisputeForm(
             invoice=invoice
         )
@@ -187,12 +191,15 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         "customer": invoice.customer,
         "today": today,
         "allocations": allocations,
-        "refunds": invoice_refunds(invoice=invoice),
+        "refunds": refunds,
+        "remainder_promised": promised,
         "adjustments": invoice.adjustments.select_related("created_by").order_by("created_at"),
         "timeline": invoice_timeline(invoice=invoice),
         "actions": actions,
         "open_action": next(iter(bound), ""),
-        "paid_so_far": sum((a.amount for a in allocations), Decimal("0")),
+        # Net of refunds and chargebacks, so amount − paid − adjustments = balance.
+        "paid_so_far": sum((a.amount for a in allocations), Decimal("0"))
+        - sum((r.amount for r in refunds), Decimal("0")),
         "commitments": invoice_commitments(invoice=invoice),
     }
     return render(request, "ledger/invoice_detail.html", context, status=status)

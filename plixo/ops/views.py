@@ -6,7 +6,6 @@ Jobs and maintenance are instance-wide, not per organization; reading them needs
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from plixo.core.access import requires
@@ -107,4 +106,4 @@ def stripe_review(request, event_id: str):
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Stripe event {event.event_id} marked reviewed.")
-    return redirect(f"{reverse('ops:index')}#stripe")
+    return redirect("ops:index")

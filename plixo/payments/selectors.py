@@ -67,7 +67,8 @@ def _degraded_reason(account, failed: int) -> str:
     if account is not None and account.api_failures >= API_FAILURES_DEGRADED:
         return (
             f"The last {account.api_failures} calls to Stripe failed "
-            f"({account.api_last_error or 'no answer'}). Payers cannot open Stripe's payment "
+            f"({(account.api_last_error or 'no answer').rstrip('.')}). Payers cannot open "
+            "Stripe's payment "
             "page meanwhile. If Stripe is rate limiting (429), wait a few minutes; check "
             "status.stripe.com for an incident; an authentication failure means the secret key "
             "was rolled or revoked: paste the new one in Payment settings."
@@ -82,8 +83,9 @@ def _degraded_reason(account, failed: int) -> str:
 
 
 def stripe_degraded_reason(*, organization) -> str:
-    """The degraded banner's text for the organization, or "" (one small read: it is asked on
-    every page a Controller, manager or billing admin opens)."""
+    """The degraded banner's one line for the organization, or "" (one small read: it is
+    asked on every page a Controller, manager or billing admin opens). The remediation is on
+    the Ops page and in Payment settings (`stripe_health`)."""
     from django.db.models import OuterRef, Subquery
     from django.db.models.functions import Coalesce
 
@@ -104,7 +106,11 @@ def stripe_degraded_reason(*, organization) -> str:
     )
     if account is None:
         return ""
-    return _degraded_reason(account, account.failed_events)
+    if account.api_failures >= API_FAILURES_DEGRADED:
+        return f"the last {account.api_failures} calls to Stripe failed; payers cannot pay."
+    if account.failed_events >= FAILED_EVENTS_DEGRADED:
+        return f"{account.failed_events} Stripe events could not be applied."
+    return ""
 
 
 def stripe_health(*, organization, now=None) -> StripeHealth:

@@ -81,5 +81,8 @@ def partial_payments(request):
         allowed=form.cleaned_data["allow_partial_payments"],
         actor=request.user,
     )
-    messages.success(request, "Partial payments setting saved.")
+    if form.cleaned_data["allow_partial_payments"]:
+        messages.success(request, "Partial payments are on: payers may pay part of a balance.")
+    else:
+        messages.success(request, "Partial payments are off: payers pay the full balance.")
     return redirect("payments:settings")

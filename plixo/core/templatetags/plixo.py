@@ -171,6 +171,9 @@ def _date_text(value) -> str:
     return date_format(day, "M j, Y")
 
 
+PROVIDER_LABELS = {"stripe": "Stripe", "sandbox": "Sandbox (test)"}
+
+
 def _value_text(key: str, value, currency: str) -> str:
     if value is None or value == "":
         return "—"
@@ -178,8 +181,10 @@ def _value_text(key: str, value, currency: str) -> str:
         return money_text(value, currency)
     if key in DATE_KEYS:
         return _date_text(value)
-    if key in ("status", "from", "to"):
+    if key == "status" or (key in ("from", "to") and "@" not in str(value)):
         return status_label(str(value))
+    if key == "provider":
+        return PROVIDER_LABELS.get(str(value), str(value))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):

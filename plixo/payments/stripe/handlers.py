@@ -265,7 +265,7 @@ def charge_refunded(event: StripeEvent, obj: dict) -> Outcome:
             payment=payment,
             reference=reference,
             amount=delta,
-            reason=str(latest.get("reason") or "Refunded in Stripe"),
+            reason=REFUND_REASONS.get(str(latest.get("reason") or ""), "Refunded in Stripe"),
             source=PaymentSource.STRIPE,
             actor_label=STRIPE_LABEL,
         )
@@ -273,6 +273,14 @@ def charge_refunded(event: StripeEvent, obj: dict) -> Outcome:
         return Outcome(StripeEventStatus.REVIEW, str(exc), invoice=invoice)
     return Outcome(StripeEventStatus.PROCESSED, invoice=invoice)
 
+
+# Stripe's refund reasons, as staff read them.
+REFUND_REASONS = {
+    "requested_by_customer": "Requested by the customer",
+    "duplicate": "Duplicate payment",
+    "fraudulent": "Fraudulent payment",
+    "expired_uncaptured_charge": "Uncaptured charge expired",
+}
 
 CHARGEBACK_REASONS = {
     "duplicate": "duplicate",
@@ -314,7 +322,7 @@ def charge_dispute_created(event: StripeEvent, obj: dict) -> Outcome:
             payment=payment,
             reference=dispute_id,
             amount=amount,
-            reason=f"Chargeback ({reason})",
+            reason=f"Chargeback: {reason.replace('_', ' ')}",
             source=PaymentSource.STRIPE,
             actor_label=STRIPE_LABEL,
         )
