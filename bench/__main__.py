@@ -3,19 +3,21 @@
 Each benchmark prints a Markdown table (absolute figures and the ratio to a baseline measured in
 the same run) to paste into docs/performance.md. `--full` runs the large sizes (1,000,000 rows);
 the default is a quicker run at 100,000. `tick` (P3) seeds 1,000,000 invoices unless
-`--invoices N` says otherwise.
+`--invoices N` says otherwise. `webhooks` (P5) delivers 2,000 signed Stripe events (10,000 with
+`--full`).
 """
 
 import argparse
 import sys
 
-from bench import imports, portal, seed, tick
+from bench import imports, portal, seed, tick, webhooks
 
 BENCHMARKS = {
     "portal": portal.main,
     "seed": seed.main,
     "import": imports.main,
     "tick": tick.main,
+    "webhooks": webhooks.main,
 }
 
 

@@ -7,10 +7,11 @@ server running on UTC.
 """
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from plixo.commitments.models import CommitmentSource, PaymentPlan, PlanInstallment, Promise
 from plixo.core.models import User
@@ -276,6 +277,17 @@ PLANS_THAT_TAKE_PAYMENTS = (
 )
 
 
+@functools.cache
+def _commitments_sql() -> str:
+    quote = connection.ops.quote_name
+    promise, plan = quote(Promise._meta.db_table), quote(PaymentPlan._meta.db_table)
+    statuses = ", ".join(["%s"] * len(PLANS_THAT_TAKE_PAYMENTS))
+    # Only the models' table names are formatted in; every value is a parameter.
+    promises = f"SELECT 1 FROM {promise} WHERE invoice_id = %s AND status IN (%s, %s)"  # noqa: S608
+    plans = f"SELECT 1 FROM {plan} WHERE invoice_id = %s AND status IN ({statuses})"  # noqa: S608
+    return f"SELECT EXISTS({promises}), EXISTS({plans})"
+
+
 def commitments_payment_applied(
     *, invoice: Invoice, amount: Decimal, actor: User | None = None
 ) -> None:
@@ -287,13 +299,30 @@ def commitments_payment_applied(
     - An accepted plan takes the money on its earliest unpaid installments in order; it
       becomes active with its first payment and completes when the last one is paid.
     """
+    from django.db import connection
     from django.db.models import Sum
 
     from plixo.ledger.models import Allocation
 
+    # Most payments meet no commitment: one small read says whether there is anything to do
+    # (plain SQL: on this path compiling the ORM's Exists cost more than running it).
+    params = [
+        invoice.pk,
+        Promise.Status.OPEN.value,
+        Promise.Status.MISSED.value,
+        invoice.pk,
+        *(status.value for status in PLANS_THAT_TAKE_PAYMENTS),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_commitments_sql(), params)
+        has_promises, has_plans = (bool(v) for v in cursor.fetchone())
+    if not (has_promises or has_plans):
+        return
     promises = Promise.objects.select_for_update().filter(
         invoice_id=invoice.pk, status__in=(Promise.Status.OPEN, Promise.Status.MISSED)
     )
+    if not has_promises:
+        promises = promises.none()
     for promise in promises.order_by("created_at", "pk"):
         if invoice.balance > 0:
             since = Allocation.objects.filter(
@@ -319,6 +348,8 @@ def commitments_payment_applied(
     plans = PaymentPlan.objects.select_for_update().filter(
         invoice_id=invoice.pk, status__in=PLANS_THAT_TAKE_PAYMENTS
     )
+    if not has_plans:
+        plans = plans.none()
     for plan in plans.order_by("created_at", "pk"):
         left = amount
         installments = plan.installments.select_for_update().exclude(

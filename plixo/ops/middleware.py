@@ -6,6 +6,9 @@ from django.shortcuts import render
 from plixo.ops.selectors import maintenance_active, maintenance_state
 
 PAYER_PREFIXES = ("/p/", "/portal/")
+# Providers' webhooks are taken in maintenance too (money and bounces must not be lost), and
+# they show no page, so they skip the read.
+WEBHOOK_PREFIX = "/webhooks/"
 RETRY_AFTER_SECONDS = 600
 
 
@@ -14,6 +17,9 @@ class MaintenanceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(WEBHOOK_PREFIX):
+            request.maintenance = False
+            return self.get_response(request)
         request.maintenance = maintenance_active()
         if request.maintenance and request.path.startswith(PAYER_PREFIXES):
             response = render(

@@ -326,7 +326,11 @@ def checkout_complete(
         raise CheckoutError("The provider's payment reference is missing.")
     amount, currency = _check_matches(checkout, amount, currency)
 
-    invoice = Invoice.objects.select_for_update().get(pk=checkout.invoice_id)
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=checkout.invoice_id)
+    )
     # The money has been taken whatever happened meanwhile (another payment, a write-off), so
     # apply what the invoice still owes and leave the rest on the payment as unapplied.
     applied = min(amount, invoice.balance) if invoice.is_open else Decimal("0")

@@ -498,6 +498,35 @@ def messages_cancel(
     return cancelled
 
 
+def _closed_invoice_stop(
+    *, invoice: Invoice, change: str, actor: User | None, now: dt.datetime
+) -> CadenceEnrollment | None:
+    """The common case made cheap: the change closed the invoice (paid in full, voided,
+    written off). Its verdict needs no cadence plan: unsent email is cancelled and the
+    enrollment stops, as `_judge` would decide. None: not that case (or never enrolled), so
+    the full judgement runs."""
+    status, balance = Invoice.objects.filter(pk=invoice.pk).values_list("status", "balance")[0]
+    if status in OPEN_STATUSES and balance > 0:
+        return None
+    enrollment = CadenceEnrollment.objects.select_for_update().filter(invoice_id=invoice.pk).first()
+    if enrollment is None:
+        return None
+    messages_cancel(invoice=invoice, reason=CHANGE_REASONS[change], actor=actor, now=now)
+    label = InvoiceStatus(status).label.lower()
+    reason = f"Invoice is {label}"
+    events = []
+    if enrollment.state != CadenceEnrollment.State.STOPPED:
+        kind = STATE_EVENT_KIND[CadenceEnrollment.State.STOPPED]
+        events.append(_state_event(invoice, kind, reason, now, actor))
+    enrollment.state = CadenceEnrollment.State.STOPPED
+    enrollment.reason = reason[:200]
+    enrollment.next_action_at = None
+    enrollment.updated_at = now
+    rows_insert(events)
+    enrollments_save([enrollment])
+    return enrollment
+
+
 def cadence_invoice_changed(
     *,
     invoice: Invoice,
@@ -512,6 +541,9 @@ def cadence_invoice_changed(
     if change not in CHANGE_REASONS:
         raise ValueError(f"Unknown cadence change {change!r}")
     now = now or timezone.now()
+    closed = _closed_invoice_stop(invoice=invoice, change=change, actor=actor, now=now)
+    if closed is not None:
+        return closed
     invoice = Invoice.objects.select_related("customer", "organization").get(pk=invoice.pk)
     enrollment_ensure(invoice, now=now)
     # The enrollment row lock orders this change against a tick judging the same invoice: the

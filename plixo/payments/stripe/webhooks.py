@@ -102,9 +102,12 @@ def webhook_receive(
     if payload is None:
         return _reject(delivery, "The body is not a Stripe event.")
 
-    event = _event_store(organization, payload, now)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(verified=True, event=event)
-    event = event_process(event)
+    # One transaction from here: the event row (or the count of a repeat), the delivery's
+    # verdict and the event's effect commit together.
+    with transaction.atomic():
+        event = _event_store(organization, payload, now)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(verified=True, event=event)
+        event = event_process(event)
     if event.status == StripeEventStatus.FAILED:
         return WebhookAnswer(500, "The event is stored but could not be applied yet.", event)
     return WebhookAnswer(200, event.get_status_display(), event)
@@ -184,8 +187,8 @@ def waiting_process(*, organization_id: int, payment_intent: str) -> int:
         status=StripeEventStatus.WAITING,
     ).order_by("stripe_created", "pk")
     count = 0
-    for event in waiting:
-        event_process(event)
+    for pk in waiting.values_list("pk", flat=True):
+        event_process(StripeEvent(pk=pk))
         count += 1
     return count
 
