@@ -193,6 +193,7 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         "allocations": allocations,
         "refunds": refunds,
         "remainder_promised": promised,
+        "remainder_to_promise": invoice.balance - (promised.amount if promised else 0),
         "adjustments": invoice.adjustments.select_related("created_by").order_by("created_at"),
         "timeline": invoice_timeline(invoice=invoice),
         "actions": actions,
@@ -264,9 +265,11 @@ def invoice_promise_remainder(request, invoice_id):
     form = RemainderPromiseForm(request.POST, today=org_today(request.organization))
     if form.is_valid():
         try:
+            promised = open_promises_total(invoice=invoice)
+            uncovered = invoice.balance - (promised.amount if promised else 0)
             promise = promise_create(
                 invoice=invoice,
-                amount=invoice.balance,
+                amount=uncovered if uncovered > 0 else invoice.balance,
                 promised_on=form.cleaned_data["promised_on"],
                 contact=invoice_primary_contact(invoice=invoice),
                 note=form.cleaned_data["note"],

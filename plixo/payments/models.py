@@ -174,6 +174,9 @@ class StripeAccount(models.Model):
     webhook_secret_hint = models.CharField(max_length=40)
     livemode = models.BooleanField(default=False)
     connected_at = models.DateTimeField()
+    # Disconnected: payers use the sandbox again, but the keys stay so that Stripe's webhooks
+    # for money already on its way (ACH debits, refunds, chargebacks) are still verified.
+    disconnected_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -186,6 +189,10 @@ class StripeAccount(models.Model):
 
     def __str__(self) -> str:
         return f"Stripe account of {self.organization_id} ({self.secret_key_hint})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.disconnected_at is None
 
     @property
     def secret_key(self) -> str:

@@ -89,7 +89,9 @@ def provider_for(organization: Organization) -> PaymentProvider:
     from plixo.payments.models import StripeAccount
     from plixo.payments.stripe.checkout import StripeProvider
 
-    account = StripeAccount.objects.filter(organization_id=organization.pk).first()
+    account = StripeAccount.objects.filter(
+        organization_id=organization.pk, disconnected_at__isnull=True
+    ).first()
     if account is not None:
         return StripeProvider(account)
     return _SANDBOX

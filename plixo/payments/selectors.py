@@ -100,7 +100,7 @@ def stripe_degraded_reason(*, organization) -> str:
         .values("n")
     )
     account = (
-        StripeAccount.objects.filter(organization=organization)
+        StripeAccount.objects.filter(organization=organization, disconnected_at__isnull=True)
         .annotate(failed_events=Coalesce(Subquery(failed), 0))
         .first()
     )

@@ -20,9 +20,11 @@ from plixo.payments.stripe.handlers import HANDLERS
 def _page(request, *, keys_form=None, partial_form=None, status=200):
     organization = request.organization
     health = stripe_health(organization=organization)
+    account = health.account
     context = {
         "health": health,
-        "account": health.account,
+        "account": account if account is not None and account.is_connected else None,
+        "disconnected": account if account is not None and not account.is_connected else None,
         "keys_form": keys_form or StripeKeysForm(),
         "partial_form": partial_form
         or PartialPaymentsForm(
@@ -61,11 +63,12 @@ def payment_settings(request):
 @requires(Cap.PAYMENTS_SETTINGS)
 @require_POST
 def stripe_disconnect(request):
-    if accounts.stripe_disconnect(organization=request.organization):
+    if accounts.stripe_disconnect(organization=request.organization, actor=request.user):
         messages.success(
             request,
-            "Stripe disconnected: payers use the sandbox (test payments) until it is "
-            "connected again. Payments already recorded stay.",
+            "Stripe disconnected: payers use the sandbox (test payments) until it is connected "
+            "again. Stripe's webhooks are still accepted, so money already on its way is "
+            "recorded.",
         )
     return redirect("payments:settings")
 

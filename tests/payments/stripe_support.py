@@ -11,7 +11,6 @@ import secrets
 import time
 from pathlib import Path
 
-from plixo.core.money import to_minor_units
 from plixo.payments.models import CheckoutSession
 from plixo.payments.stripe.accounts import stripe_connect
 from plixo.payments.stripe.checkout import checkout_metadata, stripe_amount
@@ -143,8 +142,8 @@ def payment_intent_failed_object(
 def charge_object(
     *, payment_intent: str, amount, currency: str, refunded=0, refunds: list[dict] | None = None
 ) -> dict:
-    units = to_minor_units(amount, currency)
-    refunded_units = to_minor_units(refunded, currency)
+    units = stripe_amount(amount, currency)
+    refunded_units = stripe_amount(refunded, currency)
     obj = stripe_object(
         "charge",
         id=new_id("ch"),
@@ -167,7 +166,7 @@ def refund_object(*, payment_intent: str, charge: str, amount, currency: str) ->
         id=new_id("re"),
         payment_intent=payment_intent,
         charge=charge,
-        amount=to_minor_units(amount, currency),
+        amount=stripe_amount(amount, currency),
         currency=currency.lower(),
         status="succeeded",
         reason="requested_by_customer",
@@ -180,7 +179,7 @@ def dispute_object(*, payment_intent: str, amount, currency: str, reason="fraudu
         id=new_id("dp"),
         payment_intent=payment_intent,
         charge=new_id("ch"),
-        amount=to_minor_units(amount, currency),
+        amount=stripe_amount(amount, currency),
         currency=currency.lower(),
         reason=reason,
         status="needs_response",

@@ -18,6 +18,7 @@ from plixo.ledger.models import InvoiceStatus, Payment, Refund, TimelineEvent
 from plixo.ledger.services import invoice_balance_from_rows
 from plixo.payments import services as payments
 from plixo.payments.models import Receipt, StripeAccount, StripeEvent, StripeEventStatus
+from plixo.payments.providers import provider_for
 from plixo.payments.stripe import handlers
 from tests.payments import stripe_support as ss
 
@@ -93,9 +94,11 @@ def test_status_and_disconnect(personas):
     assert SECRET_KEY not in text
 
     assert run("disconnect", "--org", "acme") == {"organization": "acme", "disconnected": True}
-    assert not StripeAccount.objects.exists()
+    # The keys stay (webhooks for money on its way still verify); payers use the sandbox.
+    assert StripeAccount.objects.get(organization=personas.org).disconnected_at is not None
+    assert provider_for(personas.org).name == "sandbox"
     status = run("status", "--org", "acme")
-    assert (status["connected"], status["secret_key"], status["mode"]) == (False, None, None)
+    assert (status["connected"], status["mode"]) == (False, None)
     assert run("disconnect", "--org", "acme")["disconnected"] is False
 
 

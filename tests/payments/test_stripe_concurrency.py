@@ -138,3 +138,41 @@ def test_refund_racing_its_payment_converges(org, invoice):
     assert invoice.balance == invoice_balance_from_rows(invoice)
     assert Payment.objects.get().refunded_amount == Decimal("300.00")
     assert Refund.objects.count() == 1
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["refunds-listed", "refunds-not-listed"])
+def test_two_refund_events_of_one_charge_at_once_refund_the_larger_figure_once(invoice, listed):
+    # Two different events (two row locks) about one charge: 100 refunded, then 400 in all.
+    # Whichever is applied second must see the first's refund under the payment's lock.
+    org = invoice.organization
+    ss.connect(org)
+    checkout = ss.stripe_checkout(invoice)
+    pi = ss.new_id("pi")
+    paid = ss.envelope("checkout.session.completed", ss.session_object(checkout, payment_intent=pi))
+    assert ss.deliver(Client(), org, paid).status_code == 200
+    charge = ss.new_id("ch")
+    first = ss.refund_object(payment_intent=pi, charge=charge, amount="100.00", currency="USD")
+    second = ss.refund_object(payment_intent=pi, charge=charge, amount="300.00", currency="USD")
+    one = ss.charge_object(
+        payment_intent=pi,
+        amount=BALANCE,
+        currency="USD",
+        refunded="100.00",
+        refunds=[first] if listed else [],
+    )
+    both = ss.charge_object(
+        payment_intent=pi,
+        amount=BALANCE,
+        currency="USD",
+        refunded="400.00",
+        refunds=[second, first] if listed else [],  # Stripe lists newest first
+    )
+    both["id"] = one["id"]
+    bodies = [ss.body_of(ss.envelope("charge.refunded", obj)) for obj in (one, both)]
+
+    assert post_together(org, bodies) == [200, 200]
+
+    payment = Payment.objects.get()
+    invoice.refresh_from_db()
+    assert payment.refunded_amount == Decimal("400.00")
+    assert invoice.balance == Decimal("400.00") == invoice_balance_from_rows(invoice)

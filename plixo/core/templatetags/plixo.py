@@ -450,6 +450,14 @@ def describe_event(event, invoice) -> TimelineEntry:
             entry.details.append(("Stripe payment", str(data["payment_intent"])))
         if data.get("session"):
             entry.details.append(("Checkout session", str(data["session"])))
+    elif kind == "chargeback_inquiry":
+        entry.title = "Chargeback inquiry"
+        entry.summary = str(data.get("message", ""))
+        for key, label in (("dispute", "Stripe dispute"), ("payment_reference", "Payment")):
+            if data.get(key):
+                entry.details.append((label, str(data[key])))
+        if data.get("reason"):
+            entry.details.append(("Reason", str(data["reason"]).capitalize()))
     elif kind == "payment_reviewed":
         entry.title = "Payment review closed"
         entry.summary = str(data.get("note", ""))

@@ -229,7 +229,8 @@ def refund_record(
             if invoice.status in (InvoiceStatus.VOID, InvoiceStatus.WRITTEN_OFF):
                 raise LedgerError(
                     f"Invoice {invoice.number} is {invoice.get_status_display().lower()}; a "
-                    "refund cannot reopen it. Record this refund by hand after review."
+                    "refund cannot reopen it. Settle it with the payer outside Plixo and close "
+                    "the review with a note."
                 )
             takes.append((invoice, take))
             rest -= take

@@ -50,6 +50,7 @@ def stripe_connect(
     account.secret_key_hint = crypto.hint(secret_key)
     account.webhook_secret_hint = crypto.hint(webhook_secret)
     account.livemode = "_live_" in secret_key
+    account.disconnected_at = None
     account.updated_by = actor
     account.api_failures = 0
     account.api_last_error = ""
@@ -58,11 +59,14 @@ def stripe_connect(
 
 
 @transaction.atomic
-def stripe_disconnect(*, organization: Organization) -> bool:
-    """Forget the organization's Stripe keys; its payers go back to the sandbox. Events and
-    payments already recorded stay."""
-    deleted, _ = StripeAccount.objects.filter(organization=organization).delete()
-    return bool(deleted)
+def stripe_disconnect(*, organization: Organization, actor: User | None = None) -> bool:
+    """Stop taking payments through Stripe: the portal goes back to the sandbox. The keys are
+    kept (encrypted) so that webhooks for money already on its way are still verified and
+    applied; events and payments already recorded stay. False: it was not connected."""
+    updated = StripeAccount.objects.filter(
+        organization=organization, disconnected_at__isnull=True
+    ).update(disconnected_at=timezone.now(), updated_by=actor)
+    return bool(updated)
 
 
 def stripe_keys_reencrypt() -> int:
@@ -77,7 +81,3 @@ def stripe_keys_reencrypt() -> int:
             account.save(update_fields=["secret_key_encrypted", "webhook_secret_encrypted"])
             count += 1
     return count
-
-
-def stripe_account_for(organization: Organization) -> StripeAccount | None:
-    return StripeAccount.objects.filter(organization=organization).first()

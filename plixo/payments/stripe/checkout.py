@@ -2,26 +2,61 @@
 own Stripe account and the payer is sent to Stripe's hosted page (no card data ever reaches
 Plixo: PCI SAQ A). The money comes back through webhooks (`handlers`)."""
 
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from plixo.core.money import currency_digits, to_minor_units
+from plixo.core.money import MoneyError, parse_amount, quantize
 from plixo.payments import services
 from plixo.payments.models import CheckoutProvider, CheckoutSession, StripeAccount
 from plixo.payments.stripe.client import StripeRefused, StripeUnavailable, call
 
-# Stripe's own exceptions to ISO 4217 minor units: these are zero-decimal in ISO but Stripe
-# takes them as two-decimal amounts divisible by 100.
-STRIPE_TWO_DECIMAL = frozenset({"ISK", "UGX"})
+# Stripe's own table of minor units, which is not ISO 4217's: every currency is two-decimal in
+# Stripe's API except these. (ISK, HUF, COP, IDR … have 0 digits in CLDR but are two-decimal at
+# Stripe; sending them in ISO units would charge a hundredth.)
+STRIPE_ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+STRIPE_THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+
+
+def stripe_exponent(currency: str) -> int:
+    currency = currency.upper()
+    if currency in STRIPE_ZERO_DECIMAL:
+        return 0
+    if currency in STRIPE_THREE_DECIMAL:
+        return 3
+    return 2
 
 
 def stripe_amount(amount, currency: str) -> int:
-    """The amount in the units Stripe's API takes for `currency` (JPY 0 decimals, KWD 3)."""
-    if currency in STRIPE_TWO_DECIMAL:
-        return to_minor_units(amount, currency) * 100
-    units = to_minor_units(amount, currency)
-    if currency_digits(currency) == 3 and units % 10:
+    """The amount in the units Stripe's API takes for `currency` (JPY 0 decimals, KWD 3, most
+    others 2, ISK and HUF included)."""
+    scaled = quantize(amount, currency).scaleb(stripe_exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise services.CheckoutError(
+            f"Stripe takes {currency} in whole units; enter an amount without decimals."
+        )
+    units = int(scaled)
+    if stripe_exponent(currency) == 3 and units % 10:
         # Stripe takes three-decimal currencies in multiples of ten thousandths.
         raise services.CheckoutError(
             f"Card payments in {currency} go in steps of 0.010; enter an amount that ends in 0."
@@ -30,12 +65,14 @@ def stripe_amount(amount, currency: str) -> int:
 
 
 def amount_from_stripe(units: int, currency: str):
-    from plixo.core.money import from_minor_units
-
+    """Stripe's units back to an amount in the currency's own minor units; None when they do
+    not fit them (never rounded)."""
     currency = currency.upper()
-    if currency in STRIPE_TWO_DECIMAL:
-        return from_minor_units(units // 100, currency) if units % 100 == 0 else None
-    return from_minor_units(units, currency)
+    amount = Decimal(units).scaleb(-stripe_exponent(currency))
+    try:
+        return parse_amount(amount, currency)
+    except MoneyError:
+        return None
 
 
 def payment_method_types(currency: str) -> list[str]:

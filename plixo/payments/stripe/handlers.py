@@ -7,10 +7,12 @@ twice by a replay still has one effect. Amounts come in Stripe's units and are c
 the currency's own minor units.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Q, Sum
 
 from plixo.core.money import quantize
@@ -41,16 +43,18 @@ def _ignored(message: str) -> Outcome:
 def _checkout_of(event: StripeEvent, obj: dict) -> CheckoutSession | None:
     """The Plixo checkout a Stripe object belongs to: by the ids Plixo put on it, and only in
     the organization whose endpoint received the event."""
-    metadata = obj.get("metadata") or {}
-    ref = obj.get("client_reference_id") or metadata.get("plixo_checkout") or ""
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     checkout = None
-    if ref:
+    for ref in (obj.get("client_reference_id"), metadata.get("plixo_checkout")):
         try:
-            checkout = CheckoutSession.objects.filter(
-                public_id=ref, organization_id=event.organization_id
-            ).first()
-        except (ValueError, LedgerError):
-            checkout = None
+            public_id = uuid.UUID(str(ref))
+        except (TypeError, ValueError, AttributeError):
+            continue  # another integration's reference ("order-123"): not a Plixo checkout
+        checkout = CheckoutSession.objects.filter(
+            public_id=public_id, organization_id=event.organization_id
+        ).first()
+        if checkout is not None:
+            break
     if checkout is None and str(obj.get("id", "")).startswith("cs_"):
         checkout = CheckoutSession.objects.filter(
             provider="stripe", provider_ref=obj["id"], organization_id=event.organization_id
@@ -243,6 +247,9 @@ def charge_refunded(event: StripeEvent, obj: dict) -> Outcome:
             f"Refund of {payment_intent}, whose payment has not arrived yet.",
             waits_for=payment_intent,
         )
+    # Locked before reading what was refunded so far: two refund events of one charge
+    # processed at once see each other's refund (their event rows are different locks).
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
     refunded, currency = _money_of(obj, "amount_refunded")
     if refunded is None or currency != payment.currency:
         return Outcome(StripeEventStatus.REVIEW, "The refund's amount or currency is unusable.")
@@ -257,8 +264,9 @@ def charge_refunded(event: StripeEvent, obj: dict) -> Outcome:
         return Outcome(StripeEventStatus.PROCESSED, "Refund already recorded.", invoice=invoice)
     refunds = ((obj.get("refunds") or {}).get("data")) or []
     used = set(payment.refunds.values_list("reference", flat=True))
+    # Stripe lists a charge's refunds newest first.
     fresh = [r for r in refunds if isinstance(r, dict) and r.get("id") and r["id"] not in used]
-    latest = fresh[-1] if fresh else {}
+    latest = fresh[0] if fresh else {}
     reference = str(latest.get("id") or f"{obj.get('id')}:{obj.get('amount_refunded')}")
     try:
         refund_record(
@@ -292,10 +300,8 @@ CHARGEBACK_REASONS = {
 def charge_dispute_created(event: StripeEvent, obj: dict) -> Outcome:
     """A chargeback: Stripe takes the disputed money back from the account at once, so it
     comes off the payment (the invoice reopens by as much) and a dispute opens on the invoice
-    for the team to answer in Stripe."""
-    from plixo.disputes.models import DisputeSource
-    from plixo.disputes.services import dispute_file
-
+    for the team to answer in Stripe. An inquiry (no money withdrawn) only goes on the
+    timeline."""
     payment_intent = str(obj.get("payment_intent") or "")
     payment = _stripe_payment(event, payment_intent)
     if payment is None:
@@ -306,43 +312,71 @@ def charge_dispute_created(event: StripeEvent, obj: dict) -> Outcome:
             f"Chargeback on {payment_intent}, whose payment has not arrived yet.",
             waits_for=payment_intent,
         )
+    # Locked before reading what is left of it, as for refunds.
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
     amount, currency = _money_of(obj, "amount")
     invoice = _invoice_of(payment)
     if amount is None or currency != payment.currency or invoice is None:
         return Outcome(StripeEventStatus.REVIEW, "The chargeback cannot be matched to an invoice.")
     dispute_id = str(obj.get("id") or "")
     reason = str(obj.get("reason") or "general")
+    status = str(obj.get("status") or "")
+    if status.startswith("warning_") or dispute_id.startswith("du_"):
+        timeline_record(
+            invoice=invoice,
+            kind="chargeback_inquiry",
+            actor_label=STRIPE_LABEL,
+            data={
+                "dispute": dispute_id,
+                "payment_reference": payment.reference,
+                "reason": reason.replace("_", " "),
+                "message": "The payer's bank asked about this charge (an inquiry: no money "
+                "was withdrawn). Answer it in the Stripe dashboard.",
+            },
+        )
+        return Outcome(StripeEventStatus.PROCESSED, invoice=invoice)
     if payment.refunds.filter(reference=dispute_id).exists():
         return Outcome(StripeEventStatus.PROCESSED, "Chargeback already recorded.", invoice=invoice)
+    amount = min(amount, payment.amount - payment.refunded_amount)
+    if amount <= 0:
+        return _ignored("The payment was already refunded in full.")
     try:
-        amount = min(amount, payment.amount - payment.refunded_amount)
-        if amount <= 0:
-            return _ignored("The payment was already refunded in full.")
-        refund_record(
-            payment=payment,
-            reference=dispute_id,
-            amount=amount,
-            reason=f"Chargeback: {reason.replace('_', ' ')}",
-            source=PaymentSource.STRIPE,
-            actor_label=STRIPE_LABEL,
-        )
-        invoice.refresh_from_db()
-        if invoice.is_open and invoice.status != "disputed":
-            dispute_file(
-                invoice=invoice,
-                reason_code=CHARGEBACK_REASONS.get(reason, "other"),
-                amount=min(amount, invoice.balance),
-                description=(
-                    f"Chargeback {dispute_id} on Stripe payment {payment_intent}: the payer's "
-                    f"bank disputes the charge ({reason.replace('_', ' ')}). Answer it with "
-                    "evidence in the Stripe dashboard before its deadline."
-                ),
-                source=DisputeSource.STRIPE,
-                actor_label=STRIPE_LABEL,
-            )
+        # The reversal and the dispute stand or fall together.
+        with transaction.atomic():
+            _chargeback_record(payment, invoice, amount, dispute_id, reason, payment_intent)
     except LedgerError as exc:
         return Outcome(StripeEventStatus.REVIEW, str(exc), invoice=invoice)
     return Outcome(StripeEventStatus.PROCESSED, invoice=invoice)
+
+
+def _chargeback_record(
+    payment: Payment, invoice: Invoice, amount, dispute_id: str, reason: str, payment_intent: str
+) -> None:
+    from plixo.disputes.models import DisputeSource
+    from plixo.disputes.services import dispute_file
+
+    refund_record(
+        payment=payment,
+        reference=dispute_id,
+        amount=amount,
+        reason=f"Chargeback: {reason.replace('_', ' ')}",
+        source=PaymentSource.STRIPE,
+        actor_label=STRIPE_LABEL,
+    )
+    invoice.refresh_from_db()
+    if invoice.is_open and invoice.status != "disputed":
+        dispute_file(
+            invoice=invoice,
+            reason_code=CHARGEBACK_REASONS.get(reason, "other"),
+            amount=min(amount, invoice.balance),
+            description=(
+                f"Chargeback {dispute_id} on Stripe payment {payment_intent}: the payer's "
+                f"bank disputes the charge ({reason.replace('_', ' ')}). Answer it with "
+                "evidence in the Stripe dashboard before its deadline."
+            ),
+            source=DisputeSource.STRIPE,
+            actor_label=STRIPE_LABEL,
+        )
 
 
 Handler = Callable[[StripeEvent, dict], Outcome]

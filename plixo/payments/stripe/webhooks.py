@@ -101,6 +101,12 @@ def webhook_receive(
     payload = _parsed(body)
     if payload is None:
         return _reject(delivery, "The body is not a Stripe event.")
+    if bool(payload.get("livemode")) != account.livemode:
+        # A live endpoint's secret paired with a test key (or the reverse): refuse loudly, so
+        # the misconfiguration shows instead of payments silently going nowhere.
+        mode = "live" if payload.get("livemode") else "test"
+        key = "live" if account.livemode else "test"
+        return _reject(delivery, f"A {mode}-mode event, but the organization has a {key} key.")
 
     # One transaction from here: the event row (or the count of a repeat), the delivery's
     # verdict and the event's effect commit together.

@@ -93,7 +93,11 @@ class Command(BaseCommand):
             self._emit(
                 {"organization": organization.slug, "disconnected": dropped},
                 f"{organization.slug}: "
-                + ("Stripe keys removed; payers use the sandbox." if dropped else "not connected."),
+                + (
+                    "disconnected; payers use the sandbox (webhooks still accepted)."
+                    if dropped
+                    else "not connected."
+                ),
                 as_json,
             )
         elif action == "status":
@@ -105,7 +109,7 @@ class Command(BaseCommand):
                 f"({'live' if account.livemode else 'test'} mode), "
                 f"{result['events_failed']} failed, {result['events_waiting']} waiting, "
                 f"{result['events_review']} to review"
-                if account
+                if account and account.is_connected
                 else "not connected (payers use the sandbox)"
             )
             self._emit(result, text, as_json)
@@ -138,10 +142,12 @@ def _status(organization: Organization, account: StripeAccount | None) -> dict:
 
     return {
         "organization": organization.slug,
-        "connected": account is not None,
+        "connected": account is not None and account.is_connected,
         "secret_key": account.secret_key_hint if account else None,
         "webhook_secret": account.webhook_secret_hint if account else None,
-        "mode": ("live" if account.livemode else "test") if account else None,
+        "mode": ("live" if account.livemode else "test")
+        if account and account.is_connected
+        else None,
         "webhook_url": _webhook_url(organization),
         "events_failed": count(StripeEventStatus.FAILED),
         "events_waiting": count(StripeEventStatus.WAITING),
