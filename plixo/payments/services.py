@@ -378,13 +378,11 @@ def checkout_complete(
 
 
 def _queue_receipt_email(receipt_id: int) -> None:
-    """While maintenance holds all email the receipt stays pending (`emailed_at` empty); the
-    `payments.receipts_send_pending` job sends it once maintenance is over."""
-    from plixo.ops.selectors import maintenance_active
+    """The task sends it unless maintenance holds all email: then the receipt stays pending
+    (`emailed_at` empty) and the `payments.receipts_send_pending` job sends it once
+    maintenance is over."""
     from plixo.payments.tasks import receipt_email_send
 
-    if maintenance_active():
-        return
     receipt_email_send.enqueue(receipt_id)
 
 

@@ -18,7 +18,12 @@ from plixo.ledger.models import LedgerError
 from plixo.ledger.selectors import invoice_for
 from plixo.payments import services
 from plixo.payments.documents import DocumentFormat, invoice_pdf, pdf_filename, receipt_pdf
-from plixo.payments.models import CheckoutProvider, CheckoutSession, CheckoutStatus
+from plixo.payments.models import (
+    CheckoutProvider,
+    CheckoutSession,
+    CheckoutStatus,
+    StripeAccount,
+)
 from plixo.payments.providers import SANDBOX_DECLINES, provider_named
 from plixo.payments.selectors import checkout_for_portal_session, receipt_for
 from plixo.payments.stripe import webhooks
@@ -121,7 +126,18 @@ def receipt_pdf_download(request, receipt_id):
 @require_http_methods(["POST"])
 def stripe_webhook(request, org_slug):
     """`/webhooks/stripe/<org slug>/`: see `plixo.payments.stripe.webhooks`."""
-    organization = Organization.objects.filter(slug=org_slug).first()
+    # The organization with its Stripe account in one read; the organization alone when it
+    # has none (its deliveries are refused, and stored, all the same).
+    account = (
+        StripeAccount.objects.select_related("organization")
+        .filter(organization__slug=org_slug)
+        .first()
+    )
+    organization = (
+        account.organization
+        if account is not None
+        else Organization.objects.filter(slug=org_slug).first()
+    )
     if organization is None:
         raise Http404("No such organization.")
     try:
@@ -132,6 +148,7 @@ def stripe_webhook(request, org_slug):
         return JsonResponse({"error": "The delivery is larger than any Stripe event."}, status=413)
     answer = webhooks.webhook_receive(
         organization=organization,
+        account=account,
         body=request.body,
         signature=request.headers.get("Stripe-Signature", ""),
     )

@@ -50,15 +50,23 @@ def _checkout_of(event: StripeEvent, obj: dict) -> CheckoutSession | None:
             public_id = uuid.UUID(str(ref))
         except (TypeError, ValueError, AttributeError):
             continue  # another integration's reference ("order-123"): not a Plixo checkout
-        checkout = CheckoutSession.objects.filter(
-            public_id=public_id, organization_id=event.organization_id
-        ).first()
+        checkout = (
+            CheckoutSession.objects.filter(
+                public_id=public_id, organization_id=event.organization_id
+            )
+            .select_related("invoice")
+            .first()
+        )
         if checkout is not None:
             break
     if checkout is None and str(obj.get("id", "")).startswith("cs_"):
-        checkout = CheckoutSession.objects.filter(
-            provider="stripe", provider_ref=obj["id"], organization_id=event.organization_id
-        ).first()
+        checkout = (
+            CheckoutSession.objects.filter(
+                provider="stripe", provider_ref=obj["id"], organization_id=event.organization_id
+            )
+            .select_related("invoice")
+            .first()
+        )
     return checkout
 
 

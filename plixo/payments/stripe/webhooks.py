@@ -75,16 +75,26 @@ def _parsed(body: bytes) -> dict | None:
     return payload
 
 
+_LOOK_UP = object()
+
+
 def webhook_receive(
-    *, organization: Organization, body: bytes, signature: str, now: dt.datetime | None = None
+    *,
+    organization: Organization,
+    body: bytes,
+    signature: str,
+    now: dt.datetime | None = None,
+    account: StripeAccount | None | object = _LOOK_UP,
 ) -> WebhookAnswer:
+    """`account`: the organization's Stripe account when the caller has read it already."""
     now = now or timezone.now()
     if len(body) > MAX_BODY_BYTES:
         return WebhookAnswer(413, "The delivery is larger than any Stripe event.")
     delivery = WebhookDelivery.objects.create(
         organization=organization, received_at=now, body=body, signature=(signature or "")[:1000]
     )
-    account = StripeAccount.objects.filter(organization=organization).first()
+    if account is _LOOK_UP:
+        account = StripeAccount.objects.filter(organization=organization).first()
     if account is None:
         return _reject(delivery, "This organization has not connected a Stripe account.")
     if not signature:
@@ -150,7 +160,9 @@ def event_process(event: StripeEvent, *, again: bool = False) -> StripeEvent:
     were acknowledged with nothing to do, for when a handler learned something new. Returns the
     event as it now stands."""
     unblocks = ""
-    with transaction.atomic():
+    # No savepoint of its own inside a delivery's transaction: the handler has one, and any
+    # other error must undo the whole delivery (Stripe then retries it).
+    with transaction.atomic(savepoint=False):
         event = StripeEvent.objects.select_for_update().get(pk=event.pk)
         retry = event.status in RETRYABLE or (again and event.status == StripeEventStatus.IGNORED)
         if not retry:
