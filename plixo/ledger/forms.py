@@ -102,7 +102,9 @@ class RecordPaymentForm(forms.Form):
     received_on = forms.DateField(
         label="Received on", widget=forms.DateInput(attrs={"type": "date"})
     )
-    method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.ACH)
+    # No default: a payment recorded by hand is whatever the person saw arrive (a check, a
+    # wire …); a preselected method would be recorded unread.
+    method = forms.ChoiceField(choices=[("", "Choose…"), *PaymentMethod.choices])
     memo = forms.CharField(max_length=500, required=False)
 
     def __init__(self, *args, invoice: Invoice, today: dt.date, **kwargs):

@@ -114,11 +114,26 @@ def invoice_context(invoice: Invoice) -> dict:
             "payment__received_at", "pk"
         )
     ]
+    # Money given back (refunds, chargebacks) as negative lines, so the figures add up:
+    # amount − payments received − adjustments = balance.
+    refunded = Decimal("0")
+    for part in invoice.refund_allocations.select_related("refund").order_by(
+        "refund__refunded_at", "pk"
+    ):
+        refunded += part.amount
+        chargeback = part.refund.reference.startswith(("dp_", "du_"))
+        payments.append(
+            {
+                "date": fmt.date(part.refund.refunded_at),
+                "reference": part.refund.reference,
+                "method": "Chargeback" if chargeback else "Refund",
+                "amount": "−" + fmt.money(part.amount, currency),
+            }
+        )
     adjustments = [
         {
             "date": fmt.date(adjustment.created_at),
             "label": adjustment.get_kind_display(),
-            "reason": adjustment.reason,
             "amount": fmt.money(adjustment.amount, currency),
         }
         for adjustment in invoice.adjustments.order_by("created_at", "pk")
@@ -138,7 +153,7 @@ def invoice_context(invoice: Invoice) -> dict:
         "overdue_days": max(overdue_days, 0),
         "amount": fmt.money(invoice.amount, currency),
         "paid": fmt.money(
-            sum((a.amount for a in invoice.allocations.all()), Decimal("0")), currency
+            sum((a.amount for a in invoice.allocations.all()), Decimal("0")) - refunded, currency
         ),
         "balance": fmt.money(invoice.balance, currency),
         "payments": payments,

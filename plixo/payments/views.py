@@ -7,7 +7,7 @@ through the same provider → `checkout_complete` / `checkout_fail` path as a re
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -34,7 +34,8 @@ PORTAL_HOME = "/portal/"
 
 def _pdf_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # RFC 6266: an ASCII `filename` plus `filename*` in UTF-8 when the name needs it.
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
@@ -96,7 +97,8 @@ def sandbox_checkout(request, checkout_id):
             return _sandbox_page(
                 request,
                 checkout,
-                error=f"{message} (code {checkout.failure_code}). No money moved; try again.",
+                # In words for the payer; the code is on the invoice's timeline for staff.
+                error=f"{message} No money moved; try again or use another card.",
                 status=402,
             )
         error, status = "Choose Pay or Simulate decline.", 400

@@ -112,6 +112,7 @@ OPEN_DISPUTE_STATUSES = ("open", "under_review")
 class PromiseNote:
     amount: object
     promised_on: dt.date
+    by_payer: bool = True  # made in the portal (else recorded by staff, e.g. after a call)
 
 
 @dataclass
@@ -171,7 +172,9 @@ def portal_summary(*, invoice: Invoice) -> PortalSummary:
     summary = PortalSummary(invoice=invoice, open_plan=open_plan, payment_processing=processing)
     if promise_id is not None:
         promise = Promise.objects.get(pk=promise_id)
-        summary.open_promise = PromiseNote(promise.amount, promise.promised_on)
+        summary.open_promise = PromiseNote(
+            promise.amount, promise.promised_on, by_payer=promise.source == "portal"
+        )
     if invoice.balance < invoice.amount:  # receipts exist only once money has come in
         summary.receipts = list(receipts_for_invoice(invoice))
     if invoice.status == "disputed":

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from plixo.commitments.services import plan_installments_even, plan_propose, promise_create
@@ -174,6 +175,10 @@ BANNER_TEXT = {
         "title": "Payment date noted",
         "text": "Thank you for letting us know when to expect your payment.",
     },
+    "promise_on_file": {
+        "title": "Payment date on file",
+        "text": "We have noted that you will pay",
+    },
     "confirming": {
         "title": "Confirming your payment",
         "text": "Stripe is telling us about your payment; this page updates by itself in a few "
@@ -216,6 +221,9 @@ def _banners(
     for banner in banners:
         if banner["kind"] == "promise":
             banner["promise"] = summary.open_promise
+            if not summary.open_promise.by_payer:
+                # Recorded by staff (a call, an email): nothing to thank the payer for here.
+                banner.update(BANNER_TEXT["promise_on_file"])
     return banners
 
 
@@ -481,7 +489,7 @@ def dispute(request):
 
 def _pdf(data: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

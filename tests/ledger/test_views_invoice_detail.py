@@ -402,3 +402,14 @@ def test_payment_in_a_zero_decimal_currency(personas):
     invoice.refresh_from_db()
     assert invoice.balance == Decimal("30000")
     assert "¥30,000" in client.get(_url(invoice)).content.decode()
+
+
+def test_record_payment_asks_for_the_method_instead_of_assuming_one(personas, invoice):
+    client = personas.client_for(Role.CONTROLLER)
+    page = client.get(_url(invoice)).content.decode()
+    assert '<option value="" selected>Choose…</option>' in page
+
+    response = _pay(client, invoice, method="")
+
+    assert "This field is required." in response.content.decode()
+    assert not invoice.allocations.exists()

@@ -141,3 +141,43 @@ def test_a_bad_locale_falls_back_to_english(invoice):
     invoice.refresh_from_db()
     assert "$1,250.00" in squash(render(documents.invoice_document(invoice)))
     assert timezone.now()  # the document rendered without raising
+
+
+def test_a_non_ascii_invoice_number_is_downloaded_under_its_own_name(personas, invoice):
+    # RFC 6266: the UTF-8 name goes in `filename*`, never raw bytes in a quoted `filename`.
+    ledger_invoice = type(invoice).objects.get(pk=invoice.pk)
+    ledger_invoice.number = "RÉF-Ä1042"
+    ledger_invoice.save(update_fields=["number"])
+    client = personas.client_for("controller")
+
+    response = client.get(f"/invoices/{invoice.public_id}/pdf/")
+
+    assert response.status_code == 200
+    header = response["Content-Disposition"]
+    assert header == "attachment; filename*=utf-8''invoice-R%C3%89F-%C3%841042.pdf"
+    header.encode("latin-1")  # a header Django and proxies can send as is
+
+
+def test_the_payers_pdf_keeps_internal_reasons_internal_and_asks_nothing_of_a_void_invoice(
+    invoice,
+):
+    ledger.invoice_write_off(
+        invoice=invoice, actor=None, amount=Decimal("50.00"), reason="Customer is a pain"
+    )
+    text = render(documents.invoice_document(invoice))
+    assert "Write-off" in text and "Customer is a pain" not in text
+    assert "with your payment" in text
+
+    other = ledger.invoice_create(
+        organization=invoice.organization,
+        customer=invoice.customer,
+        number="INV-VOID",
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        currency="USD",
+        amount=Decimal("10.00"),
+    )
+    ledger.invoice_void(invoice=other, actor=None, reason="Issued twice")
+    other.refresh_from_db()
+    text = render(documents.invoice_document(other))
+    assert "with your payment" not in text and "Issued twice" not in text

@@ -521,3 +521,19 @@ def test_chargeback_after_a_full_refund_is_acknowledged_without_effect(
     assert not Dispute.objects.exists()
     invoice.refresh_from_db()
     assert (invoice.balance, invoice.status) == (BALANCE, InvoiceStatus.OPEN)
+
+
+def test_the_invoice_pdf_adds_up_after_a_refund(invoice):
+    from plixo.payments.documents import invoice_context
+
+    payment = record_payment(invoice, "1250.00")
+    refund_record(payment=payment, reference="re_pdf", amount="250.00", source="stripe")
+    invoice.refresh_from_db()
+
+    context = invoice_context(invoice)
+
+    assert (context["paid"], context["balance"]) == ("$1,000.00", "$250.00")
+    assert (context["payments"][-1]["method"], context["payments"][-1]["amount"]) == (
+        "Refund",
+        "−$250.00",
+    )

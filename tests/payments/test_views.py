@@ -75,7 +75,9 @@ def test_a_decline_shows_the_reason_and_the_payer_can_retry(checkout, invoice, p
     response = client.post(url(checkout), {"action": "decline", "code": "expired_card"})
     assert response.status_code == 402
     html = response.content.decode()
-    assert "The card has expired." in html and "expired_card" in html
+    # In words for the payer (the code is on the timeline for staff).
+    assert "The card has expired. No money moved; try again or use another card." in html
+    assert "(code " not in html
     assert "Pay $1,250.00" in html
     event = TimelineEvent.objects.get(invoice=invoice, kind="payment_failed")
     assert event.data["code"] == "expired_card"

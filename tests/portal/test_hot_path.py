@@ -81,11 +81,18 @@ def test_banners_come_from_open_plans_and_the_newest_open_promise(billed, payer)
     assert "Plan submitted" not in body and "Payment date noted" not in body
 
     PaymentPlanFactory(invoice=invoice, status="pending_approval")
-    PromiseFactory(invoice=invoice, amount=Decimal("111.00"))
-    PromiseFactory(invoice=invoice, amount=Decimal("222.00"))
+    PromiseFactory(invoice=invoice, amount=Decimal("111.00"), source="portal")
+    PromiseFactory(invoice=invoice, amount=Decimal("222.00"), source="portal")
     body = payer.get("/portal/").content.decode()
     assert "Plan submitted" in body and "Payment date noted" in body
     assert "$222.00" in body and "$111.00" not in body
+
+
+def test_a_promise_staff_recorded_is_not_thanked_for(billed, payer):
+    PromiseFactory(invoice=billed.invoice, amount=Decimal("333.00"), source="staff")
+    body = payer.get("/portal/").content.decode()
+    assert "Payment date on file" in body and "We have noted that you will pay $333.00" in body
+    assert "Thank you for letting us know" not in body
 
 
 def test_page_links_follow_the_script_prefix(billed, payer):
