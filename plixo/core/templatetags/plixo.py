@@ -2,6 +2,7 @@
 badges, sortable column headers, and the human-readable story of timeline and audit events."""
 
 import datetime as dt
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -170,6 +171,8 @@ def _date_text(value) -> str:
         return str(value)
     return date_format(day, "M j, Y")
 
+
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 PROVIDER_LABELS = {"stripe": "Stripe", "sandbox": "Sandbox (test)"}
 
@@ -353,6 +356,8 @@ def _describe_comms_event(kind: str, data: dict, entry: TimelineEntry, event, in
         if data.get("was"):
             entry.details.append(("Was", str(data["was"])))
     else:  # cadence_paused, cadence_resumed, cadence_stopped
+        # Reasons carry dates as stored ("Promise to pay on 2026-12-07"); shown as dates.
+        reason = _ISO_DATE.sub(lambda match: _date_text(match[0]), reason)
         entry.summary = f"{reason}." if reason and not reason.endswith(".") else reason
 
 
