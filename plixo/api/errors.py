@@ -5,7 +5,8 @@
 """
 
 import structlog
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -60,6 +61,12 @@ def install_exception_handlers(api: NinjaAPI) -> None:
     def on_permission_denied(request, exc: PermissionDenied):
         return error_response(api, request, 403, str(exc) or "You may not do this.")
 
+    def on_too_big(request, exc: RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return error_response(
+            api, request, 413, f"The request body is larger than {limit:,} bytes."
+        )
+
     def on_unexpected(request, exc: Exception):
         log.exception("api.unhandled_error", path=request.path, method=request.method)
         return error_response(api, request, 500, "Something went wrong; the error has been logged.")
@@ -70,4 +77,5 @@ def install_exception_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(ReferenceNotFound, on_reference_not_found)
     api.add_exception_handler(LedgerError, on_ledger_error)
     api.add_exception_handler(PermissionDenied, on_permission_denied)
+    api.add_exception_handler(RequestDataTooBig, on_too_big)
     api.add_exception_handler(Exception, on_unexpected)

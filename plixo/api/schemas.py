@@ -60,9 +60,14 @@ class ErrorOut(Schema):
     request_id: str | None = Field(description="Same as the X-Request-ID response header.")
 
 
+# Far beyond any list, and within every database's integer range (an offset of 10^30 would
+# overflow the query instead of finding nothing).
+MAX_OFFSET = 1_000_000_000
+
+
 class PageParams(Schema):
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class CustomerRef(Schema):
