@@ -98,10 +98,8 @@ def _money_of(obj: dict, amount_key: str):
     units = obj.get(amount_key)
     if not isinstance(units, int) or isinstance(units, bool) or not currency:
         return None, currency
-    try:
-        return amount_from_stripe(units, currency), currency
-    except Exception:
-        return None, currency
+    # None for a currency or an amount that does not fit (see `amount_from_stripe`).
+    return amount_from_stripe(units, currency), currency
 
 
 def _review(checkout: CheckoutSession, message: str, obj: dict) -> Outcome:

@@ -229,7 +229,7 @@ def events_replay(
     return counts
 
 
-def events_retry_due(*, now: dt.datetime | None = None, max_attempts: int = 8) -> int:
+def events_retry_due(*, max_attempts: int = 8) -> int:
     """The job: try failed and waiting events again (a few times, then they stay for a person
     to look at on the Ops page)."""
     qs = StripeEvent.objects.filter(
