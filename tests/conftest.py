@@ -53,6 +53,31 @@ def _private_media_root(tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _customer_balances_hold(request):
+    """After every test that touched the database, each customer's cached open balance equals
+    its open invoices: whatever path the test took (services, imports, webhooks, seeding) must
+    have moved the cache with the invoices. A test that forces an invoice into a state with a
+    raw UPDATE marks itself `raw_invoice_writes`."""
+    uses_db = {"db", "transactional_db"} & set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and not uses_db:
+        uses_db = {"transactional_db" if marker.kwargs.get("transaction") else "db"}
+    if not uses_db or request.node.get_closest_marker("raw_invoice_writes"):
+        yield
+        return
+    request.getfixturevalue(sorted(uses_db)[-1])
+    yield
+    from plixo.ledger.services.balances import customer_balances_differences
+
+    problems = {
+        org.slug: found
+        for org in Organization.objects.all()
+        if (found := customer_balances_differences(organization=org))
+    }
+    assert not problems, f"customer balances out of step with the invoices: {problems}"
+
+
 @pytest.fixture
 def personas(db) -> Personas:
     org = OrganizationFactory(name="Acme Widgets", slug="acme")

@@ -110,6 +110,15 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     po_number = factory.Sequence(lambda n: f"PO-{n:04d}")
     description = "Professional services"
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # As `invoice_create` does: the customer's cached open balance counts the invoice.
+        from plixo.ledger.services.balances import customer_balance_move
+
+        invoice = super()._create(model_class, *args, **kwargs)
+        customer_balance_move(invoice=invoice, before=None)
+        return invoice
+
 
 class PaymentFactory(factory.django.DjangoModelFactory):
     """A payment with nothing allocated; use `ledger.services.payment_record` to apply money."""

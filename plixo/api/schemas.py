@@ -68,6 +68,24 @@ MAX_OFFSET = 1_000_000_000
 class PageParams(Schema):
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    cursor: str | None = Field(
+        None,
+        max_length=1000,
+        description="`next_cursor` or `previous_cursor` of a page of the same list and sort "
+        "(lists that page by cursor: invoices, payments).",
+    )
+
+
+class CursorPage(Schema):
+    count: int | None = Field(
+        description="Exact up to 10,000; see count_is_exact. Null when a broad search (one "
+        "that matches all through the ledger) is not counted."
+    )
+    count_is_exact: bool = Field(description="False when there are more than `count`.")
+    limit: int
+    offset: int
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    previous_cursor: str | None = Field(description="Pass as `cursor` for the page before.")
 
 
 class CustomerRef(Schema):
@@ -106,10 +124,30 @@ class CustomerOut(Schema):
 
 class CustomerListItem(CustomerOut):
     open_invoices: int
+    open_balances: list["OpenBalance"] = Field(description="Open balance per currency.")
 
     @staticmethod
     def resolve_open_invoices(obj) -> int:
-        return getattr(obj, "open_invoices", 0) or 0
+        return sum(row["count"] for row in obj.open_rows)
+
+    @staticmethod
+    def resolve_open_balances(obj) -> list[dict]:
+        return obj.open_rows
+
+
+CustomerSort = Literal["name", "-name", "balance", "-balance"]
+
+
+class CustomerFilters(Schema):
+    search: str | None = Field(None, max_length=200)
+    currency: CurrencyCode | None = Field(
+        None, description="Only customers with something open in this currency."
+    )
+    sort: CustomerSort = Field(
+        "name",
+        description="`balance`/`-balance` sort by the open balance within `currency` (the "
+        "organization's base currency when omitted).",
+    )
 
 
 class OpenBalance(Schema):
@@ -239,10 +277,7 @@ class InvoiceOut(Schema):
         return money(obj.balance, obj.currency)
 
 
-class InvoicePage(Schema):
-    count: int
-    limit: int
-    offset: int
+class InvoicePage(CursorPage):
     results: list[InvoiceOut]
 
 
@@ -254,7 +289,18 @@ class InvoiceFilters(Schema):
     overdue: OverdueFilter | None = Field(
         None, description='An aging bucket of open invoices, or "any" for every overdue one.'
     )
-    search: str | None = Field(None, max_length=200)
+    search: str | None = Field(
+        None,
+        min_length=3,
+        max_length=200,
+        description="Number, PO number, description, customer name or external id contains "
+        "this (at least 3 characters).",
+    )
+    currency: CurrencyCode | None = Field(
+        None,
+        description="Only invoices in this currency. Amount and balance sorts keep to one "
+        "currency: this one, or the organization's base currency when omitted.",
+    )
     sort: InvoiceSort = "due"
 
 
@@ -364,10 +410,7 @@ class PaymentOut(Schema):
         return money(obj.unapplied_amount, obj.currency)
 
 
-class PaymentPage(Schema):
-    count: int
-    limit: int
-    offset: int
+class PaymentPage(CursorPage):
     results: list[PaymentOut]
 
 

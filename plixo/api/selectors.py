@@ -7,8 +7,10 @@ from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from plixo.api.models import ApiKey
 from plixo.api.services import KEY_SCHEME, api_key_hash
 from plixo.core.models import Membership, Organization
+from plixo.core.selectors import sees_only_own_accounts
 from plixo.ledger.models import Allocation, Contact, Customer, Payment
 from plixo.ledger.selectors import (
+    PAYMENT_LIST_ORDER,
     contacts_visible,
     invoices_visible,
     payment_for,
@@ -81,11 +83,14 @@ def contact_list(
 def _visible_allocations(membership: Membership) -> Prefetch:
     # A payment can be spread over several customers' invoices; Sales and CSMs only see the
     # allocations to invoices of their own accounts.
+    # Everyone else sees every allocation of the payments they see (the payment's organization
+    # is theirs); no filter, so the read is by payment and stays small at any ledger size.
+    allocations = Allocation.objects.all()
+    if sees_only_own_accounts(membership.role):
+        allocations = allocations.filter(invoice__in=invoices_visible(membership=membership))
     return Prefetch(
         "allocations",
-        queryset=Allocation.objects.filter(invoice__in=invoices_visible(membership=membership))
-        .select_related("invoice")
-        .order_by("created_at", "id"),
+        queryset=allocations.select_related("invoice").order_by("created_at", "id"),
     )
 
 
@@ -93,7 +98,7 @@ def payment_list(*, membership: Membership, customer: Customer | None = None) ->
     qs = payments_visible(membership=membership).select_related("customer")
     if customer is not None:
         qs = qs.filter(customer=customer)
-    return qs.prefetch_related(_visible_allocations(membership)).order_by("-received_at", "-id")
+    return qs.prefetch_related(_visible_allocations(membership)).order_by(*PAYMENT_LIST_ORDER)
 
 
 def payment_detail(*, membership: Membership, public_id) -> Payment:

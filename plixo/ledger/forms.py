@@ -7,9 +7,9 @@ from django import forms
 from django.utils import timezone
 
 from plixo.core.models import Membership
-from plixo.core.money import MoneyError, parse_amount, quantize
+from plixo.core.money import MoneyError, is_currency, parse_amount, quantize
 from plixo.ledger.models import Customer, Invoice, InvoiceStatus, PaymentMethod
-from plixo.ledger.selectors import AGING_BUCKETS, customers_visible
+from plixo.ledger.selectors import AGING_BUCKETS, SEARCH_MIN_LENGTH, customers_visible
 
 STATUS_FILTER_CHOICES = [
     ("", "All statuses"),
@@ -37,11 +37,24 @@ class InvoiceFilterForm(forms.Form):
     )
     status = forms.ChoiceField(label="Status", required=False, choices=STATUS_FILTER_CHOICES)
     overdue = forms.ChoiceField(label="Age", required=False, choices=OVERDUE_FILTER_CHOICES)
+    currency = forms.CharField(label="Currency", required=False, max_length=3)
     customer = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, membership: Membership, **kwargs):
         self.membership = membership
         super().__init__(*args, **kwargs)
+
+    def clean_q(self) -> str:
+        value = self.cleaned_data["q"].strip()
+        if value and len(value) < SEARCH_MIN_LENGTH:
+            raise forms.ValidationError(f"Type at least {SEARCH_MIN_LENGTH} characters to search.")
+        return value
+
+    def clean_currency(self) -> str:
+        value = self.cleaned_data["currency"].strip().upper()
+        if value and not is_currency(value):
+            raise forms.ValidationError(f"{value} is not an ISO 4217 currency code.")
+        return value
 
     def clean_customer(self) -> Customer | None:
         value = self.cleaned_data["customer"].strip()
@@ -74,13 +87,30 @@ class PaymentFilterForm(forms.Form):
     unapplied = forms.BooleanField(label="With unapplied cash only", required=False)
 
 
+CUSTOMER_SORT_CHOICES = [
+    ("", "Name A–Z"),
+    ("-name", "Name Z–A"),
+    ("-balance", "Largest open balance"),
+    ("balance", "Smallest open balance"),
+]
+
+
 class CustomerFilterForm(forms.Form):
+    """The GET form above the customer list. A balance sort is within one currency: the chosen
+    one, or the organization's base currency."""
+
     q = forms.CharField(
         label="Search",
         required=False,
         max_length=100,
         widget=forms.SearchInput(attrs={"placeholder": "Name or external id", "data-search": ""}),
     )
+    currency = forms.ChoiceField(label="Open in", required=False)
+    sort = forms.ChoiceField(label="Sort", required=False, choices=CUSTOMER_SORT_CHOICES)
+
+    def __init__(self, *args, currencies: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [("", "Any currency")] + [(c, c) for c in currencies]
 
 
 def _amount_in(value: Decimal, currency: str) -> Decimal:

@@ -6,6 +6,7 @@ in the same transaction as the rows it sums, and held to `0 ≤ balance ≤ amou
 """
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -63,6 +64,52 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CustomerBalance(models.Model):
+    """What a customer owes in one currency: its open invoices (open, partially paid, disputed)
+    counted and summed. A cache of the invoices, moved by `ledger.services` in the same
+    transaction as every change to an invoice's balance or status (and rebuilt set-based after
+    bulk loads), so lists read it instead of summing invoices per request."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balance_rows")
+    currency = models.CharField(max_length=3)
+    open_count = models.PositiveIntegerField(default=0)
+    # In ten-thousandths of the currency's unit (the scale of every money column): whole
+    # numbers add exactly on every database, where SQLite would add decimals as floats.
+    open_units = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "currency"], name="customer_balance_one_per_currency"
+            ),
+            models.CheckConstraint(
+                condition=Q(open_units__gte=0), name="customer_balance_never_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "currency", "-open_units", "customer"],
+                name="customer_balance_by_amount",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.currency} {self.open_balance}"
+
+    @property
+    def open_balance(self) -> Decimal:
+        return units_to_money(self.open_units)
+
+
+def money_to_units(amount: Decimal) -> int:
+    return int(Decimal(amount).scaleb(MONEY_DECIMAL_PLACES))
+
+
+def units_to_money(units: int) -> Decimal:
+    return Decimal(units).scaleb(-MONEY_DECIMAL_PLACES)
 
 
 class Contact(models.Model):
@@ -235,10 +282,29 @@ class Invoice(models.Model):
                 condition=Q(status__in=InvoiceStatus.values), name="invoice_status_known"
             ),
         ]
+        # One per order the lists offer (`ledger.selectors.INVOICE_SORTS`), each ending with the
+        # number so a page cursor is a seek; the number order is the unique constraint's.
         indexes = [
-            models.Index(fields=["organization", "status", "due_date"]),
-            models.Index(fields=["organization", "customer", "due_date"]),
-            models.Index(fields=["organization", "due_date"]),
+            models.Index(
+                fields=["organization", "status", "due_date", "number"], name="invoice_status_due"
+            ),
+            models.Index(
+                fields=["organization", "customer", "due_date", "number"],
+                name="invoice_customer_due",
+            ),
+            models.Index(fields=["organization", "due_date", "number"], name="invoice_due"),
+            # The status counts and lists within one currency.
+            models.Index(
+                fields=["organization", "currency", "status", "due_date", "number"],
+                name="invoice_currency_status_due",
+            ),
+            models.Index(fields=["organization", "issue_date", "number"], name="invoice_issued"),
+            models.Index(
+                fields=["organization", "currency", "amount", "number"], name="invoice_amount"
+            ),
+            models.Index(
+                fields=["organization", "currency", "balance", "number"], name="invoice_balance"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ to their own accounts); every write through `ledger.services`.
 """
 
 from decimal import Decimal
+from functools import partial
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from plixo.commitments.selectors import invoice_commitments
 from plixo.core.access import requires
+from plixo.core.paging import BadCursor, Count, Page, keyset_page
 from plixo.core.permissions import Cap, role_can
 from plixo.core.templatetags.plixo import money_text
 from plixo.ledger.forms import (
@@ -35,6 +37,8 @@ from plixo.ledger.models import (
 )
 from plixo.ledger.selectors import (
     INVOICE_SORTS,
+    MONEY_SORTS,
+    PAYMENT_LIST_ORDER,
     customer_aging,
     customer_for,
     customer_list,
@@ -43,9 +47,13 @@ from plixo.ledger.selectors import (
     invoice_allocations,
     invoice_for,
     invoice_list,
+    invoice_list_currency,
+    invoice_ordering,
     invoice_refunds,
+    invoice_search,
     invoice_status_counts,
     invoice_timeline,
+    open_currencies,
     open_promises_total,
     org_today,
     payment_list,
@@ -73,14 +81,14 @@ def _page(request, queryset):
 _OPEN_CHIP_VALUES = {"", "open", *OPEN_STATUSES}
 
 
-def _status_chips(request, counts: dict[str, int], active: str, overdue: str) -> list[dict]:
-    """Status filter chips with each status's total. A chip is active only when it is the
-    current status filter; "All" also needs no age filter, as an age filter shows open invoices
-    only. "All" clears both; the other chips keep the search, customer and sort."""
-    open_count = sum(counts.get(status, 0) for status in OPEN_STATUSES)
-    chips = [("", "All", sum(counts.values())), ("open", "All open", open_count)]
+def _status_chips(request, counts: dict[str, Count], active: str, overdue: str) -> list[dict]:
+    """Status filter chips with each status's count under the other filters (search, customer,
+    currency, age), counted up to a cap. A chip is active only when it is the current status
+    filter; "All" also needs no age filter, as an age filter shows open invoices only. "All"
+    clears both; the other chips keep the search, customer and sort."""
+    chips = [("", "All", counts[""]), ("open", "All open", counts["open"])]
     chips += [
-        (status, label, counts.get(status, 0))
+        (status, label, counts[status])
         for status, label in InvoiceStatus.choices
         if status != InvoiceStatus.OPEN
     ]
@@ -88,6 +96,7 @@ def _status_chips(request, counts: dict[str, int], active: str, overdue: str) ->
     for value, label, count in chips:
         params = request.GET.copy()
         params.pop("page", None)
+        params.pop("cursor", None)
         if value:
             params["status"] = value
         else:
@@ -106,41 +115,78 @@ def _status_chips(request, counts: dict[str, int], active: str, overdue: str) ->
     return result
 
 
+def _cursor_page(
+    request, queryset, ordering, count: Count | None = None, few: bool = False
+) -> Page:
+    """A page of a long list from the `cursor` in the query; a cursor this list did not make
+    (edited, or from another sort) shows the first page with a word why."""
+    page = partial(keyset_page, queryset, ordering=ordering, limit=PAGE_SIZE, count=count, few=few)
+    try:
+        return page(cursor=request.GET.get("cursor"))
+    except BadCursor as exc:
+        messages.error(request, str(exc))
+        return page(cursor=None)
+
+
 @requires(Cap.LEDGER_VIEW)
 def invoice_list_view(request):
     membership = request.membership
-    today = org_today(request.organization)
+    organization = request.organization
+    today = org_today(organization)
     form = InvoiceFilterForm(request.GET, membership=membership)
     sort = request.GET.get("sort", "")
     if sort not in INVOICE_SORTS:
         sort = ""
+    currency = ""
     if form.is_valid():
         data = form.cleaned_data
-        invoices = invoice_list(
-            membership=membership,
-            status=data["status"] or None,
-            customer=data["customer"],
-            overdue=data["overdue"] or None,
-            search=data["q"] or None,
-            sort=sort or None,
-            today=today,
+        currency = invoice_list_currency(
+            membership=membership, sort=sort or None, currency=data["currency"]
+        )
+        search = invoice_search(membership=membership, term=data["q"]) if data["q"] else None
+        filters = {
+            "membership": membership,
+            "customer": data["customer"],
+            "overdue": data["overdue"] or None,
+            "search": search,
+            "sort": sort or None,
+            "currency": currency,
+            "today": today,
+        }
+        invoices = invoice_list(status=data["status"] or None, **filters)
+        # Counts do not depend on the order (the currency is already resolved above).
+        counts = invoice_status_counts(
+            base=invoice_list(**{**filters, "sort": None}), search=search
         )
         active_status, customer = data["status"], data["customer"]
         overdue = data["overdue"]
     else:
         # An invalid filter shows an error and no rows, so no chip may claim to be applied.
         invoices, active_status, customer, overdue = Invoice.objects.none(), None, None, ""
-    page = _page(request, invoices)
+        search = None
+        counts = invoice_status_counts(base=Invoice.objects.none())
+    shown = counts[active_status or ""] if active_status is not None else counts[""]
+    page = _cursor_page(
+        request,
+        invoices,
+        invoice_ordering(sort or None),
+        count=shown,
+        few=search is not None and not search.broad,
+    )
     context = {
         "form": form,
         "page": page,
         "sort": sort,
         "today": today,
         "customer": customer,
-        "chips": _status_chips(
-            request, invoice_status_counts(membership=membership), active_status, overdue
+        "currency": currency,
+        "currencies": open_currencies(organization=organization),
+        "money_sort": sort in MONEY_SORTS,
+        "broad_search": search is not None and search.broad,
+        "chips": _status_chips(request, counts, active_status, overdue),
+        "filtered": any(
+            request.GET.get(key) for key in ("q", "status", "overdue", "customer", "currency")
         ),
-        "filtered": any(request.GET.get(key) for key in ("q", "status", "overdue", "customer")),
     }
     return render(request, "ledger/invoice_list.html", context)
 
@@ -382,21 +428,38 @@ def invoice_write_off_view(request, invoice_id):
 
 @requires(Cap.LEDGER_VIEW)
 def customer_list_view(request):
-    form = CustomerFilterForm(request.GET)
-    search = form.cleaned_data["q"] if form.is_valid() else ""
-    page = _page(request, customer_list(membership=request.membership, search=search or None))
+    organization = request.organization
+    form = CustomerFilterForm(request.GET, currencies=open_currencies(organization=organization))
+    data = form.cleaned_data if form.is_valid() else {"q": "", "currency": "", "sort": ""}
+    sort = data["sort"] or "name"
+    currency = data["currency"] or (
+        organization.base_currency if sort.lstrip("-") == "balance" else ""
+    )
+    customers = customer_list(
+        membership=request.membership, search=data["q"] or None, currency=currency, sort=sort
+    )
+    page = _page(request, customers)
     shown = list(page)
     balances = customers_open_balances(customers=shown)
     for customer in shown:
-        # The customer's own currency first: it is the one most of its invoices use.
-        customer.balances = sorted(
+        # The chosen currency first, else the customer's own: the one most invoices use.
+        first = currency or customer.currency
+        customer.open_rows = sorted(
             balances.get(customer.pk, []),
-            key=lambda row, own=customer.currency: (row["currency"] != own, row["currency"]),
+            key=lambda row, first=first: (row["currency"] != first, row["currency"]),
         )
+        customer.open_invoices = sum(row["count"] for row in customer.open_rows)
     return render(
         request,
         "ledger/customer_list.html",
-        {"form": form, "page": page, "search": search},
+        {
+            "form": form,
+            "page": page,
+            "search": data["q"],
+            "currency": currency,
+            "sorted_by_balance": sort.lstrip("-") == "balance",
+            "filtered": bool(data["q"] or data["currency"] or data["sort"]),
+        },
     )
 
 
@@ -438,5 +501,9 @@ def payment_list_view(request):
     return render(
         request,
         "ledger/payment_list.html",
-        {"form": form, "page": _page(request, payments), "filtered": bool(data["q"])},
+        {
+            "form": form,
+            "page": _cursor_page(request, payments, PAYMENT_LIST_ORDER),
+            "filtered": bool(data["q"]),
+        },
     )

@@ -90,6 +90,14 @@ JOBS: dict[str, JobSpec] = {
             result_format="{} raw deliveries deleted",
         ),
         JobSpec(
+            name="ops.planner_statistics",
+            description="Refresh the database's statistics, so large lists keep using their "
+            "indexes.",
+            every=timedelta(days=1),
+            task_path="plixo.ops.tasks.planner_statistics",
+            result_format="{} analysed",
+        ),
+        JobSpec(
             name="imports.fail_stalled",
             description="Mark imports whose worker went away as failed, so they can be re-run.",
             every=timedelta(minutes=10),

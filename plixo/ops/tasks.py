@@ -21,3 +21,10 @@ def job_run(name: str, scheduled: bool = True) -> str:
 def task_results_prune() -> int:
     """Delete finished task results older than 14 days; returns how many were deleted."""
     return services.task_results_prune()
+
+
+@task()
+def planner_statistics() -> str:
+    from plixo.core.planner import planner_statistics_refresh
+
+    return planner_statistics_refresh()

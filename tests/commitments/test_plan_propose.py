@@ -116,6 +116,7 @@ def test_reason_is_required(invoice):
         plan_propose(invoice=invoice, installments=[(days(1), "1"), (days(2), "1")], reason="  ")
 
 
+@pytest.mark.raw_invoice_writes
 def test_closed_invoice_takes_no_plan(invoice):
     invoice.status, invoice.balance = "paid", D("0")
     invoice.save()

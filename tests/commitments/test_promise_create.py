@@ -86,6 +86,7 @@ def test_the_whole_balance_can_be_promised(invoice):
     assert promise_create(invoice=invoice, amount="1000.00", promised_on=TODAY).pk
 
 
+@pytest.mark.raw_invoice_writes
 def test_the_balance_not_the_amount_is_the_limit(invoice, org):
     invoice.balance = Decimal("300.00")
     invoice.status = "partially_paid"

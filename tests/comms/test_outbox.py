@@ -5,6 +5,7 @@ cancelled and lifted on their reactivation date."""
 import datetime as dt
 import re
 
+import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client, override_settings
@@ -94,6 +95,7 @@ def test_nothing_is_sent_during_maintenance(personas, customer, contact, live_or
     assert outbox_send()["sent"] == 1
 
 
+@pytest.mark.raw_invoice_writes
 def test_an_email_for_an_invoice_paid_meanwhile_is_cancelled_at_send_time(
     personas, customer, contact, live_org, clock
 ):

@@ -167,6 +167,7 @@ def test_plain_file_objects_are_sanitised_too(invoice):
     assert dispute.attachments.get().original_name == "proof.pdf"
 
 
+@pytest.mark.raw_invoice_writes
 def test_closed_invoices_cannot_be_disputed(invoice):
     invoice.status, invoice.balance = InvoiceStatus.PAID, Decimal("0")
     invoice.save()
@@ -232,6 +233,7 @@ def test_closing_a_dispute_returns_to_the_status_the_balance_implies(invoice, or
     )
 
 
+@pytest.mark.raw_invoice_writes
 def test_void_invoices_cannot_be_disputed(invoice):
     invoice.status, invoice.balance = InvoiceStatus.VOID, Decimal("0")
     invoice.save()

@@ -8,6 +8,7 @@ from plixo.api.errors import ReferenceNotFound
 from plixo.api.schemas import (
     CustomerCreate,
     CustomerDetail,
+    CustomerFilters,
     CustomerPage,
     CustomerUpdate,
     PageParams,
@@ -33,9 +34,25 @@ def _owner(request, email: str | None):
 
 @router.get("", response=responses({200: CustomerPage}, 422), summary="List customers")
 @api_requires(Cap.LEDGER_VIEW)
-def customer_list(request, page: Query[PageParams], search: str | None = None):
-    """Customers the key may see, by name; `search` matches name or external id."""
-    return paginate(selectors.customer_list(membership=request.membership, search=search), page)
+def customer_list(request, page: Query[PageParams], filters: Query[CustomerFilters]):
+    """Customers the key may see, by name; `search` matches name or external id. With
+    `currency`, only customers with something open in that currency; `sort=-balance` lists the
+    largest open balance first, within `currency` (the organization's base currency when
+    omitted): balances in different currencies are never compared. Each customer carries its
+    open balance per currency."""
+    result = paginate(
+        selectors.customer_list(
+            membership=request.membership,
+            search=filters.search,
+            currency=filters.currency,
+            sort=filters.sort,
+        ),
+        page,
+    )
+    balances = selectors.customers_open_balances(customers=result["results"])
+    for customer in result["results"]:
+        customer.open_rows = balances.get(customer.pk, [])
+    return result
 
 
 @router.get(

@@ -3,7 +3,7 @@ from uuid import UUID
 from ninja import Query, Router, Status
 
 from plixo.api.auth import api_requires
-from plixo.api.common import paginate, referenced, responses
+from plixo.api.common import paginate, paginate_keyset, referenced, responses
 from plixo.api.schemas import (
     InvoiceCreate,
     InvoiceFilters,
@@ -13,6 +13,7 @@ from plixo.api.schemas import (
     PageParams,
     TimelinePage,
 )
+from plixo.core.paging import UNCOUNTED
 from plixo.core.permissions import Cap
 from plixo.ledger import selectors, services
 
@@ -25,7 +26,8 @@ def invoice_list(request, page: Query[PageParams], filters: Query[InvoiceFilters
     """Invoices the key may see. `status=open` means every open status (open, partially paid,
     disputed); `overdue` picks an aging bucket of open invoices, counted in days past due in
     the organization's time zone; `search` matches number, customer, PO number and
-    description."""
+    description. Amount and balance sorts keep to one currency (`currency`, else the
+    organization's base currency). Page with `next_cursor`; `count` is exact up to 10,000."""
     customer = None
     if filters.customer is not None:
         customer = referenced(
@@ -35,15 +37,25 @@ def invoice_list(request, page: Query[PageParams], filters: Query[InvoiceFilters
             loc=("query", "customer"),
             what="customer",
         )
+    search = None
+    if filters.search and filters.search.strip():
+        search = selectors.invoice_search(membership=request.membership, term=filters.search)
     qs = selectors.invoice_list(
         membership=request.membership,
         status=filters.status,
         customer=customer,
         overdue=filters.overdue,
-        search=filters.search,
+        search=search,
         sort=filters.sort,
+        currency=filters.currency,
     )
-    return paginate(qs, page)
+    return paginate_keyset(
+        qs,
+        page,
+        ordering=selectors.invoice_ordering(filters.sort),
+        count=UNCOUNTED if search is not None and search.broad else None,
+        few=search is not None and not search.broad,
+    )
 
 
 @router.get("/{invoice_id}", response=responses({200: InvoiceOut}, 404), summary="Get an invoice")

@@ -3,13 +3,14 @@ from uuid import UUID
 from ninja import Query, Router, Status
 
 from plixo.api.auth import api_requires
-from plixo.api.common import paginate, referenced, responses
+from plixo.api.common import paginate_keyset, referenced, responses
 from plixo.api.schemas import PageParams, PaymentCreate, PaymentOut, PaymentPage
 from plixo.api.selectors import payment_detail
 from plixo.api.selectors import payment_list as payment_list_query
 from plixo.core.permissions import Cap
 from plixo.ledger import selectors, services
 from plixo.ledger.models import PaymentSource
+from plixo.ledger.selectors import PAYMENT_LIST_ORDER as PAYMENT_ORDER
 from plixo.ledger.services import AllocationRequest
 
 router = Router(tags=["payments"])
@@ -18,7 +19,8 @@ router = Router(tags=["payments"])
 @router.get("", response=responses({200: PaymentPage}, 422), summary="List payments")
 @api_requires(Cap.LEDGER_VIEW)
 def payment_list(request, page: Query[PageParams], customer: UUID | None = None):
-    """Payments the key may see, newest first; `customer` narrows to one customer."""
+    """Payments the key may see, newest first; `customer` narrows to one customer. Page with
+    `next_cursor`; `count` is exact up to 10,000."""
     owner = None
     if customer is not None:
         owner = referenced(
@@ -26,7 +28,11 @@ def payment_list(request, page: Query[PageParams], customer: UUID | None = None)
             loc=("query", "customer"),
             what="customer",
         )
-    return paginate(payment_list_query(membership=request.membership, customer=owner), page)
+    return paginate_keyset(
+        payment_list_query(membership=request.membership, customer=owner),
+        page,
+        ordering=PAYMENT_ORDER,
+    )
 
 
 @router.get("/{payment_id}", response=responses({200: PaymentOut}, 404), summary="Get a payment")

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from plixo.core.models import Membership, Organization, Role
 from plixo.core.money import currency_digits
+from plixo.core.planner import planner_statistics_refresh
 from plixo.core.seeding import words
 from plixo.core.seeding.rows import BulkTable
 from plixo.ledger.models import (
@@ -47,6 +48,7 @@ from plixo.ledger.models import (
     TimelineEvent,
 )
 from plixo.ledger.selectors import org_today
+from plixo.ledger.services.balances import Share, customer_balances_shift
 
 CUSTOMER_PREFIX = "SEED-C"
 INVOICE_PREFIX = "SEED-"
@@ -261,7 +263,7 @@ class _Seeder:
         return max(day, min(issue + dt.timedelta(days=1), self.today))
 
     def invoices(self, first: int, count: int, customers: list[_Customer]) -> None:
-        done = 0
+        done, org_id = 0, self.org.pk
         for numbers in _batches(first, count, self.batch_size):
             with transaction.atomic():
                 ids = self.invoice_table.reserve_ids(len(numbers))
@@ -271,6 +273,10 @@ class _Seeder:
                 payment_ids = self.payment_table.reserve_ids(len(rows.payments))
                 rows.number_payments(payment_ids)
                 self.invoice_table.insert(rows.invoices)
+                customer_balances_shift(
+                    organization_id=org_id,
+                    moves=[(row[2], None, Share(row[6], row[8], row[9])) for row in rows.invoices],
+                )
                 self.payment_table.insert(rows.payments)
                 self.allocation_table.insert(rows.allocations)
                 self.adjustment_table.insert(rows.adjustments)
@@ -411,6 +417,7 @@ def invoices_seed(
                 raise ValueError("The organization has no customers to spread the invoices over.")
         if invoices:
             seeder.invoices(first_invoice, invoices, pool)
+    planner_statistics_refresh()
     seeder.summary.seconds = time.monotonic() - seeder.started
     return seeder.summary
 

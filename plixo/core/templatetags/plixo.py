@@ -123,6 +123,7 @@ def sort_header(context, key, label, css_class=""):
     params = request.GET.copy()
     params["sort"] = target
     params.pop("page", None)
+    params.pop("cursor", None)
     return format_html(
         '<th scope="col" class="{}" aria-sort="{}"><a class="sort" href="?{}">{}'
         '<span class="sort-arrow" aria-hidden="true">{}</span></a></th>',

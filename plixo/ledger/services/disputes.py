@@ -9,6 +9,7 @@ from plixo.ledger.models import (
     LedgerError,
     TimelineEvent,
 )
+from plixo.ledger.services.balances import Share, customer_balance_move
 from plixo.ledger.services.cadence import cadence_notify
 from plixo.ledger.services.invoices import _status_after_money_move
 from plixo.ledger.services.timeline import timeline_record
@@ -24,9 +25,10 @@ def invoice_dispute_open(
     if invoice.status == InvoiceStatus.DISPUTED:
         return invoice
     invoice.check_transition(InvoiceStatus.DISPUTED)
-    before = invoice.status
+    before, share = invoice.status, Share.of(invoice)
     invoice.status = InvoiceStatus.DISPUTED
     invoice.save(update_fields=["status", "updated_at"])
+    customer_balance_move(invoice=invoice, before=share)
     timeline_record(
         invoice=invoice,
         kind=TimelineEvent.Kind.STATUS_CHANGED,
@@ -49,13 +51,14 @@ def invoice_dispute_close(
         raise LedgerError(
             f"Invoice {invoice.number} is {invoice.get_status_display().lower()}, not disputed."
         )
-    before = invoice.status
+    before, share = invoice.status, Share.of(invoice)
     invoice.status = InvoiceStatus.OPEN
     wanted = _status_after_money_move(invoice)
     invoice.status = before
     invoice.check_transition(wanted)
     invoice.status = wanted
     invoice.save(update_fields=["status", "updated_at"])
+    customer_balance_move(invoice=invoice, before=share)
     timeline_record(
         invoice=invoice,
         kind=TimelineEvent.Kind.STATUS_CHANGED,

@@ -15,6 +15,7 @@ from plixo.ledger.models import (
     LedgerError,
     TimelineEvent,
 )
+from plixo.ledger.services.balances import Share, customer_balance_move
 from plixo.ledger.services.cadence import cadence_notify
 from plixo.ledger.services.timeline import _jsonable, _money, timeline_record
 
@@ -87,6 +88,7 @@ def invoice_create(
         po_number=po_number.strip(),
         description=description.strip(),
     )
+    customer_balance_move(invoice=invoice, before=None)
     timeline_record(
         invoice=invoice,
         kind=event_kind,
@@ -159,6 +161,7 @@ def invoice_update(
     if invoice.status != old_status:
         changes["status"] = {"from": old_status, "to": invoice.status}
     invoice.save()
+    customer_balance_move(invoice=invoice, before=Share(old_currency, old_balance, old_status))
     timeline_record(
         invoice=invoice,
         kind=TimelineEvent.Kind.UPDATED,
@@ -200,10 +203,12 @@ def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoic
             created_by=actor,
         )
     voided_balance = invoice.balance
+    share = Share.of(invoice)
     invoice.balance = Decimal("0")
     before = invoice.status
     invoice.status = InvoiceStatus.VOID
     invoice.save(update_fields=["balance", "status", "updated_at"])
+    customer_balance_move(invoice=invoice, before=share)
     timeline_record(
         invoice=invoice,
         kind=TimelineEvent.Kind.VOIDED,
@@ -245,6 +250,7 @@ def invoice_write_off(
         reason=reason.strip(),
         created_by=actor,
     )
+    share = Share.of(invoice)
     invoice.balance -= amount
     before = invoice.status
     if invoice.balance == 0:
@@ -253,6 +259,7 @@ def invoice_write_off(
     else:
         invoice.status = _status_after_money_move(invoice)
     invoice.save(update_fields=["balance", "status", "updated_at"])
+    customer_balance_move(invoice=invoice, before=share)
     timeline_record(
         invoice=invoice,
         kind=TimelineEvent.Kind.WRITTEN_OFF,

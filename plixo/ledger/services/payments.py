@@ -24,6 +24,7 @@ from plixo.ledger.models import (
     RefundAllocation,
     TimelineEvent,
 )
+from plixo.ledger.services.balances import Share, customer_balance_move, customer_balances_shift
 from plixo.ledger.services.cadence import cadence_notify
 from plixo.ledger.services.invoices import _status_after_money_move
 from plixo.ledger.services.timeline import _money, timeline_record
@@ -127,11 +128,13 @@ def payment_record(
     except IntegrityError as exc:
         raise LedgerError(f"A payment with reference {reference!r} already exists.") from exc
 
+    moves = []
     for invoice in invoices:
         share = wanted[invoice.pk]
         Allocation.objects.create(
             organization=organization, payment=payment, invoice=invoice, amount=share
         )
+        moves.append([invoice.customer_id, Share.of(invoice), None])
         invoice.balance -= share
         before = invoice.status
         invoice.status = _status_after_money_move(invoice)
@@ -140,6 +143,7 @@ def payment_record(
             invoice.check_transition(wanted_status)
             invoice.status = wanted_status
         invoice.save(update_fields=["balance", "status", "updated_at"])
+        moves[-1][2] = Share.of(invoice)
         timeline_record(
             invoice=invoice,
             kind=TimelineEvent.Kind.PAYMENT_RECORDED,
@@ -159,6 +163,7 @@ def payment_record(
         )
         commitments_payment_applied(invoice=invoice, amount=share, actor=actor)
         cadence_notify(invoice=invoice, change="payment", actor=actor)
+    customer_balances_shift(organization_id=organization.pk, moves=moves)
     return payment
 
 
@@ -254,16 +259,19 @@ def refund_record(
     payment.refunded_amount += amount
     payment.allocated_amount -= reopened
     payment.save(update_fields=["refunded_amount", "allocated_amount"])
+    moves = []
     for invoice, take in takes:
         RefundAllocation.objects.create(
             organization_id=payment.organization_id, refund=refund, invoice=invoice, amount=take
         )
+        moves.append((invoice.customer_id, Share.of(invoice)))
         before = invoice.status
         invoice.balance += take
         wanted = _status_after_money_move(invoice)
         invoice.check_transition(wanted)
         invoice.status = wanted
         invoice.save(update_fields=["balance", "status", "updated_at"])
+        customer_balance_move(invoice=invoice, before=moves[-1][1])
         timeline_record(
             invoice=invoice,
             kind=TimelineEvent.Kind.REFUND_RECORDED,

@@ -10,6 +10,7 @@ from plixo.core.money import quantize
 from plixo.imports.pipeline.load.base import Loader, Outcome, conflict
 from plixo.imports.pipeline.load.table import ImportTable
 from plixo.imports.pipeline.validate import RowError
+from plixo.ledger.services.balances import Share, customer_balances_shift
 from plixo.ledger.models import (
     Allocation,
     Contact,
@@ -286,6 +287,7 @@ class InvoiceLoader(Loader):
         head = '{"amount": "%s", "currency": "%s", "due_date": "%s", "status": "%s", '
         tail = f'"batch": "{self.batch.public_id}"}}'
         settled = '"batch": "' + str(self.batch.public_id) + '", "settled": "%s"}'
+        moves = []
         for pk, pending in zip(pks, rows, strict=True):
             row = pending.row
             customer_id = customers[row["customer_external_id"]]
@@ -317,6 +319,7 @@ class InvoiceLoader(Loader):
                             payments=payments,
                         )
                     )
+            moves.append((customer_id, None, Share(row["currency"], balance, status)))
             invoice_rows.append(
                 (
                     pk,
@@ -350,6 +353,7 @@ class InvoiceLoader(Loader):
                 )  # fmt: skip
             )
         self.invoices.insert(invoice_rows)
+        customer_balances_shift(organization_id=self.org_id, moves=moves)
         self.events.insert(events)
         self.adjustments.insert(adjustments)
         self._insert_settlements(payments, paid_ids)
@@ -360,8 +364,10 @@ class InvoiceLoader(Loader):
         now = timezone.now()
         changed, events, payments, paid_ids, adjustments = [], [], [], [], []
         batch_id = str(self.batch.public_id)
+        moves = []
         for pending, invoice, plan in updates:
             row = pending.row
+            before = Share.of(invoice)
             data = {"changes": dict(plan.changes), "batch": batch_id}
             if plan.status != invoice.status:
                 data["changes"]["status"] = {"from": invoice.status, "to": str(plan.status)}
@@ -399,6 +405,7 @@ class InvoiceLoader(Loader):
                     )
                 )
             invoice.balance, invoice.status, invoice.updated_at = plan.balance, plan.status, now
+            moves.append((invoice.customer_id, before, Share.of(invoice)))
             changed.append(invoice)
             events.append(
                 (
@@ -414,6 +421,7 @@ class InvoiceLoader(Loader):
         Invoice.objects.bulk_update(
             changed, [*INVOICE_IMPORT_FIELDS, "balance", "status", "updated_at"]
         )
+        customer_balances_shift(organization_id=self.org_id, moves=moves)
         self.events.insert(events)
         self.adjustments.insert(adjustments)
         self._insert_settlements(payments, paid_ids)
