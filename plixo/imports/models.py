@@ -26,12 +26,23 @@ class ImportStatus(models.TextChoices):
 
 
 class DateFormat(models.TextChoices):
-    """Dates in ISO 8601 (2024-03-31) are always understood; this adds one regional format."""
+    """Dates in ISO 8601 (2024-03-31) are always understood; this adds one regional format, or
+    lets the import find it in the file (`auto`)."""
 
+    AUTO = "auto", "Detect from the file"
     ISO = "iso", "ISO 8601 only (2024-03-31)"
     MDY = "mdy", "MM/DD/YYYY (03/31/2024)"
     DMY = "dmy", "DD/MM/YYYY (31/03/2024)"
     DMY_DOT = "dmy_dot", "DD.MM.YYYY (31.03.2024)"
+
+
+class NumberFormat(models.TextChoices):
+    """Which separators the file's amounts use: a decimal point or a decimal comma, each with
+    its thousands separators. `auto` lets the import find it in the file."""
+
+    AUTO = "auto", "Detect from the file"
+    POINT = "point", "1,234.56 or 1 234.56"
+    COMMA = "comma", "1.234,56 or 1 234,56"
 
 
 def import_upload_path(batch: "ImportBatch", filename: str) -> str:
@@ -63,6 +74,9 @@ class ImportBatch(models.Model):
     all_or_nothing = models.BooleanField(default=False)
     date_format = models.CharField(
         max_length=10, choices=DateFormat.choices, default=DateFormat.ISO
+    )
+    number_format = models.CharField(
+        max_length=10, choices=NumberFormat.choices, default=NumberFormat.POINT
     )
     summary = models.JSONField(default=dict, blank=True)
     reject_log = models.FileField(max_length=300, blank=True)

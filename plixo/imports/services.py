@@ -17,9 +17,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from plixo.core.models import Organization, User
-from plixo.imports.models import DateFormat, ImportBatch, ImportedKey, ImportKind, ImportStatus
-from plixo.imports.pipeline import decode
-from plixo.imports.pipeline.run import FileRejected, Pass, Stats, body_records, open_file
+from plixo.imports.models import (
+    DateFormat,
+    ImportBatch,
+    ImportedKey,
+    ImportKind,
+    ImportStatus,
+    NumberFormat,
+)
+from plixo.imports.pipeline import decode, detect
+from plixo.imports.pipeline.profile import file_notes
+from plixo.imports.pipeline.run import (
+    FileRejected,
+    Formats,
+    Opened,
+    Pass,
+    Stats,
+    body_records,
+    open_file,
+)
+from plixo.imports.pipeline.validate import SKIP_REASONS
 
 log = structlog.get_logger("plixo.imports")
 
@@ -41,12 +58,12 @@ def import_batch_create(
     actor: User | None,
     all_or_nothing: bool = False,
     date_format: str = DateFormat.ISO,
+    number_format: str = NumberFormat.POINT,
 ) -> ImportBatch:
     """Keep the uploaded file with a batch waiting to run (status validating)."""
     if kind not in ImportKind.values:
         raise ImportsError(f"Unknown import kind {kind!r}; use one of {', '.join(ImportKind)}.")
-    if date_format not in DateFormat.values:
-        raise ImportsError(f"Unknown date format {date_format!r}.")
+    _check_formats(date_format, number_format)
     size = getattr(upload, "size", None) or 0
     if size > MAX_UPLOAD_BYTES:
         raise ImportsError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024**3} GB.")
@@ -59,6 +76,7 @@ def import_batch_create(
         created_by=actor,
         all_or_nothing=all_or_nothing,
         date_format=date_format,
+        number_format=number_format,
     )
     batch.file.save("upload.csv", upload if isinstance(upload, File) else File(upload), save=False)
     batch.size = batch.file.size
@@ -66,11 +84,31 @@ def import_batch_create(
     return batch
 
 
-def import_batch_start(*, batch: ImportBatch) -> ImportBatch:
-    """Hand a confirmed batch to the worker. A batch starts once; a second call is refused."""
+def _check_formats(date_format: str | None, number_format: str | None) -> None:
+    if date_format is not None and date_format not in DateFormat.values:
+        raise ImportsError(
+            f"Unknown date format {date_format!r}; use one of {', '.join(DateFormat.values)}."
+        )
+    if number_format is not None and number_format not in NumberFormat.values:
+        raise ImportsError(
+            f"Unknown number format {number_format!r}; use one of {', '.join(NumberFormat.values)}."
+        )
+
+
+def import_batch_start(
+    *, batch: ImportBatch, date_format: str | None = None, number_format: str | None = None
+) -> ImportBatch:
+    """Hand a confirmed batch to the worker. A batch starts once; a second call is refused.
+    The formats, when given, settle what the preview found ambiguous in the file."""
+    _check_formats(date_format, number_format)
+    chosen = {}
+    if date_format:
+        chosen["date_format"] = date_format
+    if number_format:
+        chosen["number_format"] = number_format
     claimed = ImportBatch.objects.filter(
         pk=batch.pk, started_at__isnull=True, status=ImportStatus.VALIDATING
-    ).update(started_at=timezone.now())
+    ).update(started_at=timezone.now(), **chosen)
     if claimed != 1:
         raise ImportsError("This import has already been started.")
     from plixo.imports.tasks import import_batch_task
@@ -82,8 +120,10 @@ def import_batch_start(*, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
-def _summary(batch: ImportBatch, stats: Stats, reject_log: str | None) -> dict:
-    return {
+def _summary(
+    batch: ImportBatch, stats: Stats, reject_log: str | None, notes: list[str] | None = None
+) -> dict:
+    summary = {
         "batch_id": str(batch.public_id),
         "rows": stats.rows,
         "accepted": stats.accepted,
@@ -92,7 +132,34 @@ def _summary(batch: ImportBatch, stats: Stats, reject_log: str | None) -> dict:
         "updated": stats.updated,
         "errors_by_code": dict(sorted(stats.errors.items())),
         "reject_log": reject_log,
+        "skipped": sum(stats.skipped.values()),
+        "skipped_by_reason": dict(sorted(stats.skipped.items())),
+        "merged_lines": stats.merged,
+        "notes": list(notes or []),
     }
+    if stats.report_lines:
+        summary["notes"].append(
+            f"{_count(stats.report_lines, 'report line')} (group headings, totals, the footer) "
+            "skipped: they are not rows."
+        )
+    if stats.skipped:
+        reasons = ", ".join(
+            f"{SKIP_REASONS.get(reason, reason)} {count:,}"
+            for reason, count in sorted(stats.skipped.items())
+        )
+        summary["notes"].append(
+            f"{_count(sum(stats.skipped.values()), 'row')} skipped, not receivables ({reasons}): "
+            "counted as accepted, not loaded."
+        )
+    if stats.merged:
+        summary["notes"].append(
+            f"{_count(stats.merged, 'row')} merged into the invoice they are a further line of."
+        )
+    return summary
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _save_reject_log(batch: ImportBatch, run: Pass) -> str | None:
@@ -120,10 +187,18 @@ def _progress(batch: ImportBatch):
     return report
 
 
-def _finish(batch: ImportBatch, *, status: str, stats: Stats, run: Pass | None, error: str = ""):
+def _finish(
+    batch: ImportBatch,
+    *,
+    status: str,
+    stats: Stats,
+    run: Pass | None,
+    error: str = "",
+    notes: list[str] | None = None,
+):
     reject_log = _save_reject_log(batch, run) if run is not None else None
     batch.status = status
-    batch.summary = _summary(batch, stats, reject_log)
+    batch.summary = _summary(batch, stats, reject_log, notes)
     batch.rows_done = batch.rows_total = stats.rows
     batch.error = error
     batch.finished_at = timezone.now()
@@ -172,36 +247,39 @@ def import_batch_run(*, batch: ImportBatch) -> ImportBatch:
 def _run(batch: ImportBatch, stream, passes: list[Pass]) -> ImportBatch:
     try:
         opened = open_file(stream, batch.kind)
+        formats, notes = _formats(batch, stream, opened)
     except FileRejected as rejected:
         stats = Stats()
         stats.errors[rejected.code] += 1
         return _finish(
             batch, status=ImportStatus.REJECTED, stats=stats, run=None, error=rejected.message
         )
+    notes = file_notes(opened.mapping, base_currency=batch.organization.base_currency) + notes
     estimate = math.ceil(batch.size / decode.average_line_bytes(stream))
     batch.rows_total = max(estimate - opened.header_index - 1, 1)
     batch.save(update_fields=["rows_total"])
     progress = _progress(batch)
 
+    def finish(**kwargs):
+        return _finish(batch, notes=notes, **kwargs)
+
     if not batch.all_or_nothing:
-        run = Pass(batch, opened, write=True, dedupe=True)
+        run = Pass(batch, opened, write=True, dedupe=True, formats=formats)
         passes.append(run)
         stats = run.run(body_records(stream, opened), progress)
-        return _finish(batch, status=ImportStatus.LOADED, stats=stats, run=run)
+        return finish(status=ImportStatus.LOADED, stats=stats, run=run)
 
-    check = Pass(batch, opened, write=False, dedupe=True)
+    check = Pass(batch, opened, write=False, dedupe=True, formats=formats)
     stats = check.run(body_records(stream, opened), progress)
     if stats.rejected or not stats.rows:
         stats.created = stats.updated = 0
-        return _finish(
-            batch,
-            status=ImportStatus.REJECTED,
-            stats=stats,
-            run=check,
-            error=_nothing_loaded(stats),
+        return finish(
+            status=ImportStatus.REJECTED, stats=stats, run=check, error=_nothing_loaded(stats)
         )
     with transaction.atomic():
-        load = Pass(batch, opened, write=True, dedupe=False)
+        # The check pass's keys would make every row of the load pass look seen before.
+        ImportedKey.objects.filter(batch=batch).delete()
+        load = Pass(batch, opened, write=True, dedupe=False, formats=formats)
         passes.append(load)
         loaded = load.run(body_records(stream, opened))
         if loaded.rejected:
@@ -210,14 +288,36 @@ def _run(batch: ImportBatch, stream, passes: list[Pass]) -> ImportBatch:
             transaction.set_rollback(True)
     if loaded.rejected:
         loaded.created = loaded.updated = 0
-        return _finish(
-            batch,
-            status=ImportStatus.REJECTED,
-            stats=loaded,
-            run=load,
-            error=_nothing_loaded(loaded),
+        return finish(
+            status=ImportStatus.REJECTED, stats=loaded, run=load, error=_nothing_loaded(loaded)
         )
-    return _finish(batch, status=ImportStatus.LOADED, stats=loaded, run=load)
+    return finish(status=ImportStatus.LOADED, stats=loaded, run=load)
+
+
+def _formats(batch: ImportBatch, stream, opened: Opened) -> tuple[Formats, list[str]]:
+    """The batch's date and number formats, read from the file where the upload left them to
+    it; a file whose every value reads both ways is refused whole rather than guessed at."""
+    dates = batch.date_format == DateFormat.AUTO
+    numbers = batch.number_format == NumberFormat.AUTO
+    if not (dates or numbers):
+        return Formats(batch.date_format, batch.number_format), []
+    found = detect.detect(
+        body_records(stream, opened), opened.mapping, dates=dates, numbers=numbers
+    )
+    if dates and found.dates.ambiguous:
+        raise FileRejected("ambiguous_dates", detect.ambiguous_dates_message(found.dates))
+    if numbers and found.numbers.ambiguous:
+        raise FileRejected("ambiguous_amounts", detect.ambiguous_amounts_message(found.numbers))
+    formats = Formats(
+        found.date_format if dates else batch.date_format,
+        found.number_format if numbers else batch.number_format,
+    )
+    notes = []
+    if dates and found.dates.value and found.dates.example:
+        notes.append(f"Dates read as {detect.described(found.dates, detect.DATE_LABELS)}.")
+    if numbers and found.numbers.value and found.numbers.example:
+        notes.append(f"Amounts read as {detect.described(found.numbers, detect.NUMBER_LABELS)}.")
+    return formats, notes
 
 
 def _nothing_loaded(stats: Stats) -> str:
@@ -237,6 +337,7 @@ def import_file(
     actor: User | None = None,
     all_or_nothing: bool = False,
     date_format: str = DateFormat.ISO,
+    number_format: str = NumberFormat.POINT,
 ) -> ImportBatch:
     """Create and run a batch from a file on disk, in this process (CLI, benchmarks)."""
     path = Path(path)
@@ -248,6 +349,7 @@ def import_file(
             actor=actor,
             all_or_nothing=all_or_nothing,
             date_format=date_format,
+            number_format=number_format,
         )
     return import_batch_run(batch=batch)
 

@@ -36,6 +36,7 @@ def import_index(request):
                     actor=request.user,
                     all_or_nothing=form.cleaned_data["all_or_nothing"],
                     date_format=form.cleaned_data["date_format"],
+                    number_format=form.cleaned_data["number_format"],
                 )
             except ImportsError as exc:
                 form.add_error(None, str(exc))
@@ -66,7 +67,12 @@ def import_batch_detail(request, import_id):
 def import_batch_confirm(request, import_id):
     batch = import_batch_for(organization=request.organization, public_id=import_id)
     try:
-        import_batch_start(batch=batch)
+        # Set when the preview asked how to read a file whose dates or amounts read both ways.
+        import_batch_start(
+            batch=batch,
+            date_format=request.POST.get("date_format") or None,
+            number_format=request.POST.get("number_format") or None,
+        )
     except ImportsError as exc:
         messages.info(request, str(exc))
     return redirect("imports:batch-detail", import_id=batch.public_id)

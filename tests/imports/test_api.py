@@ -71,3 +71,41 @@ def test_roles_without_imports_get_403(personas):
     response = _post(api, kind="customers", file=SimpleUploadedFile("c.csv", CSV))
     assert response.status_code == 403
     assert Client().post("/api/v1/imports", {}).status_code == 401
+
+
+def test_an_erp_export_loads_through_the_api_with_detected_formats(personas):
+    """A Xero export as Xero writes it: line items, starred headers, day-first dates, no
+    customer id; `auto` finds the formats, and the summary says what it understood."""
+    from pathlib import Path
+
+    api = client_for_membership(personas.controller)
+    data = (Path(__file__).parent.parent / "fixtures/erp/xero_sales_invoices.csv").read_bytes()
+
+    response = _post(
+        api,
+        kind="invoices",
+        date_format="auto",
+        number_format="auto",
+        file=SimpleUploadedFile("xero.csv", data, "text/csv"),
+    )
+
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "loaded", body
+    assert body["date_format"] == "auto" and body["number_format"] == "auto"
+    summary = body["summary"]
+    assert summary["rejected"] == 0 and summary["created"] > 0
+    assert summary["merged_lines"] > 0
+    assert any("by name" in note for note in summary["notes"])
+
+    again = _post(
+        api,
+        kind="invoices",
+        date_format="auto",
+        number_format="auto",
+        file=SimpleUploadedFile("xero.csv", data, "text/csv"),
+    ).json()["summary"]
+    assert (again["created"], again["updated"]) == (0, 0)
+
+    bad = _post(api, kind="invoices", number_format="roman", file=SimpleUploadedFile("x.csv", data))
+    assert bad.status_code == 422

@@ -14,6 +14,7 @@ INVOICE_HEADER = (
     "invoice_number,customer_external_id,customer_name,issue_date,due_date,currency,amount"
 )
 GOOD_INVOICE = "INV-1,C-1,Acme,2024-01-01,2024-01-31,USD,100.00"
+LINE_HEADER = "InvoiceNumber,ContactName,InvoiceDate,DueDate,Currency,Total,Quantity"
 
 
 @pytest.fixture
@@ -116,6 +117,45 @@ ROW_CASES = [
         f"{INVOICE_HEADER}\nINV-OLD,C-1,Acme,2024-01-01,2024-01-31,EUR,500.00",
         "currency",
     ),
+    (
+        # One row per line item (Quantity): INV-9 turns up again with another total.
+        "conflicting_lines",
+        "invoices",
+        f"{LINE_HEADER}\nINV-9,Acme,2024-01-01,2024-01-31,USD,100.00,1\n"
+        "INV-8,Acme,2024-01-01,2024-01-31,USD,50.00,1\n"
+        "INV-9,Acme,2024-01-01,2024-01-31,USD,120.00,1",
+        "invoice_number",
+    ),
+]
+
+# Codes that reject more than one row at once: (code, kind, content, errors_by_code).
+MULTI_ROW_CASES = [
+    (
+        # An invoice that is the sum of its lines loses its total when one line is rejected.
+        "incomplete_invoice",
+        "invoices",
+        "Client Name,Invoice #,Date Issued,Date Due,Line Total,Currency\n"
+        "Acme,0001,2024-01-01,2024-01-31,90.00,USD\n"
+        "Acme,0001,2024-01-01,2024-01-31,12abc,USD",
+        {"incomplete_invoice": 1, "bad_amount": 1},
+    ),
+]
+
+# Files refused whole only when the upload leaves the formats to the file: (code, kind,
+# content, options).
+DETECTION_CASES = [
+    (
+        "ambiguous_dates",
+        "invoices",
+        f"{INVOICE_HEADER}\nINV-1,C-1,Acme,03/04/2024,05/06/2024,USD,100.00\n",
+        {"date_format": "auto"},
+    ),
+    (
+        "ambiguous_amounts",
+        "invoices",
+        f'{INVOICE_HEADER}\nINV-1,C-1,Acme,2024-01-01,2024-01-31,KWD,"1,500"\n',
+        {"number_format": "auto"},
+    ),
 ]
 
 FILE_CASES = [
@@ -130,8 +170,8 @@ FILE_CASES = [
 
 
 def test_every_error_code_has_a_case():
-    covered = {case[0] for case in ROW_CASES} | {case[0] for case in FILE_CASES}
-    assert covered == set(ERROR_CODES)
+    cases = ROW_CASES + FILE_CASES + MULTI_ROW_CASES + DETECTION_CASES
+    assert {case[0] for case in cases} == set(ERROR_CODES)
 
 
 @pytest.mark.parametrize(
@@ -161,6 +201,30 @@ def test_file_rejected_whole(run_import, code, kind, content):
     assert batch.summary["rows"] == batch.summary["accepted"] == 0
     assert batch.summary["reject_log"] is None
     assert batch.error
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "content", "errors"), MULTI_ROW_CASES, ids=[c[0] for c in MULTI_ROW_CASES]
+)
+def test_rows_rejected_together(run_import, code, kind, content, errors):
+    batch = run_import(kind, content + "\n")
+
+    assert batch.status == ImportStatus.LOADED
+    assert batch.summary["errors_by_code"] == errors
+    assert batch.summary["accepted"] == 0
+    assert code in {row["error_code"] for row in reject_rows(batch)}
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "content", "options"), DETECTION_CASES, ids=[c[0] for c in DETECTION_CASES]
+)
+def test_file_refused_when_its_format_cannot_be_told(run_import, org, code, kind, content, options):
+    batch = run_import(kind, content, **options)
+
+    assert batch.status == ImportStatus.REJECTED
+    assert batch.summary["errors_by_code"] == {code: 1}
+    assert batch.summary["rows"] == 0 and batch.error
+    assert not org.invoices.exists()
 
 
 def test_missing_headers_are_named_and_nothing_is_written(run_import, org):

@@ -23,7 +23,8 @@ from plixo.imports.services import ImportsError, import_batch_create, import_bat
 router = Router(tags=["imports"])
 
 ImportKindIn = Literal["customers", "contacts", "invoices", "payments", "aging"]
-DateFormatIn = Literal["iso", "mdy", "dmy", "dmy_dot"]
+DateFormatIn = Literal["iso", "mdy", "dmy", "dmy_dot", "auto"]
+NumberFormatIn = Literal["point", "comma", "auto"]
 
 
 class ImportSummaryOut(Schema):
@@ -34,6 +35,14 @@ class ImportSummaryOut(Schema):
     created: int
     updated: int
     errors_by_code: dict[str, int] = Field(description="Rejected rows per error code.")
+    skipped: int = Field(0, description="Rows left out on purpose (drafts, credit notes …).")
+    skipped_by_reason: dict[str, int] = Field(default_factory=dict)
+    merged_lines: int = Field(0, description="Line-item rows folded into their invoice.")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the import understood about the file (customers matched by name, "
+        "report title and total lines skipped, the date and number formats found).",
+    )
     reject_log: str | None = Field(
         description="URL of the reject log (CSV), if rows were rejected."
     )
@@ -46,6 +55,7 @@ class ImportOut(Schema):
     file_name: str
     all_or_nothing: bool
     date_format: str
+    number_format: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
     rows_done: int = Field(description="Progress while validating (rows read so far).")
@@ -71,6 +81,7 @@ def _out(request, batch: ImportBatch) -> dict:
         "file_name": batch.original_name,
         "all_or_nothing": batch.all_or_nothing,
         "date_format": batch.date_format,
+        "number_format": batch.number_format,
         "created_at": batch.created_at,
         "finished_at": batch.finished_at,
         "rows_done": batch.rows_done,
@@ -88,11 +99,16 @@ def import_create(
     file: File[UploadedFile],
     all_or_nothing: Form[bool] = False,
     date_format: Form[DateFormatIn] = "iso",
+    number_format: Form[NumberFormatIn] = "point",
 ):
     """Upload a CSV file (multipart/form-data) and start loading it in the background. Rows
     are matched to Plixo's records by natural key (customer external id, contact email per
     customer, invoice number, payment reference), so the same file twice changes nothing.
-    With `all_or_nothing`, nothing is loaded if any row is rejected."""
+    With `all_or_nothing`, nothing is loaded if any row is rejected. `date_format` and
+    `number_format` say how the file writes dates and amounts; `auto` finds them in the file
+    (a file whose every value reads both ways is rejected as `ambiguous_dates` or
+    `ambiguous_amounts` until a format is given). Exports from accounting products (Xero,
+    QuickBooks, Zoho Books, FreshBooks, NetSuite, Sage) load unedited: see docs/imports.md."""
     try:
         batch = import_batch_create(
             organization=request.organization,
@@ -101,6 +117,7 @@ def import_create(
             actor=request.user,
             all_or_nothing=all_or_nothing,
             date_format=date_format,
+            number_format=number_format,
         )
         batch = import_batch_start(batch=batch)
     except ImportsError as exc:

@@ -7,8 +7,9 @@ database (unknown customer, conflicts) happen in `load`.
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from django.core.validators import validate_email
 
 from plixo.core.models import validate_time_zone
 from plixo.core.money import currency_digits, is_currency
+from plixo.imports.pipeline.numbers import not_an_amount, parse_number
 from plixo.ledger.models import PaymentMethod
 
 # Error codes, each with the text the summary shows beside its count.
@@ -38,6 +40,10 @@ ERROR_CODES = {
     "invalid_email": "Invalid email address",
     "invalid_value": "Invalid value",
     "conflict": "Conflicts with Plixo's data",
+    "conflicting_lines": "Lines of one invoice disagree",
+    "incomplete_invoice": "Another line of the invoice was rejected",
+    "ambiguous_dates": "Dates can be read two ways",
+    "ambiguous_amounts": "Amounts can be read two ways",
 }
 
 MAX_LENGTHS = {
@@ -64,8 +70,11 @@ class RowError(Exception):
 
 @dataclass(frozen=True)
 class Context:
-    date_format: str  # a DateFormat value
+    date_format: str  # a DateFormat value (never "auto": detection settles it first)
     default_currency: str
+    number_format: str = "point"  # a NumberFormat value (never "auto")
+    customers_by_name: bool = False  # the file has no customer id column
+    amount_from: str = "amount"  # "amount", "balance" or "lines" (see HeaderMap.amount_from)
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -146,7 +155,6 @@ def date(values: dict, column: str, ctx: Context, *, required: bool = True) -> d
     return parsed
 
 
-_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 # What nearly every cell of a million-row file looks like: no sign, symbol or separator.
 _PLAIN_AMOUNT = re.compile(r"\d{1,15}(\.\d{1,30})?")
 _TOO_LARGE = Decimal(10) ** 15
@@ -158,26 +166,30 @@ def _minor_units(code: str) -> tuple[int, Decimal]:
     return digits, Decimal(1).scaleb(-digits)
 
 
-_SYMBOLS = str.maketrans("", "", "$€£¥ \u00a0")
-
-
 def amount(
     values: dict,
     column: str,
     code: str,
+    ctx: Context | None = None,
     *,
     required: bool = True,
     positive: bool = True,
     allow_zero: bool = False,
 ) -> Decimal | None:
-    """A decimal amount in `code`'s minor units. Accepts "$1,250.00" and "(12.50)" forms that
-    spreadsheets produce; never rounds silently."""
+    """A decimal amount in `code`'s minor units, read in the file's number format: "$1,250.00",
+    "1 250,00 €" and "(12.50)" are amounts; "1,23,4.5" is not. Never rounds silently."""
     raw = values.get(column, "").strip()
     if not raw:
         if required:
             raise RowError(column, "missing_value", f"{column} is empty.")
         return None
-    value = Decimal(raw) if _PLAIN_AMOUNT.fullmatch(raw) else _spreadsheet_amount(raw, column)
+    number_format = ctx.number_format if ctx is not None else "point"
+    if number_format == "point" and _PLAIN_AMOUNT.fullmatch(raw):
+        value = Decimal(raw)
+    else:
+        value = parse_number(raw, number_format)
+        if value is None:
+            raise RowError(column, "bad_amount", not_an_amount(raw, number_format))
     if positive and (value < 0 or (value == 0 and not allow_zero)):
         what = "zero or more" if allow_zero else "more than zero"
         raise RowError(column, "bad_amount", f"{column} must be {what} (got {raw[:40]}).")
@@ -194,22 +206,6 @@ def amount(
             f"{raw[:40]} has more decimal places than {code} allows ({digits}).",
         )
     return value.quantize(unit)
-
-
-def _spreadsheet_amount(raw: str, column: str) -> Decimal:
-    cleaned = raw.translate(_SYMBOLS)
-    negative = cleaned.startswith("(") and cleaned.endswith(")")
-    if negative:
-        cleaned = cleaned[1:-1]
-    if _THOUSANDS.match(cleaned.lstrip("-")):
-        cleaned = cleaned.replace(",", "")
-    try:
-        value = Decimal(cleaned)
-    except (InvalidOperation, ValueError):
-        value = None
-    if value is None or not value.is_finite() or "e" in cleaned.lower():
-        raise RowError(column, "bad_amount", f"{raw[:40]!r} is not an amount.")
-    return -value if negative else value
 
 
 def email(values: dict, column: str, *, required: bool = False) -> str:
@@ -248,22 +244,96 @@ INVOICE_STATUS_WORDS = {
     "unpaid": "open",
     "overdue": "open",
     "sent": "open",
+    "viewed": "open",
     "due": "open",
     "outstanding": "open",
     "awaiting payment": "open",
     "authorised": "open",
     "authorized": "open",
+    "approved": "open",
+    "issued": "open",
+    "posted": "open",
+    "disputed": "open",
     "partially paid": "open",
     "partial": "open",
+    "part paid": "open",
     "partially_paid": "open",
     "paid": "paid",
+    "paid in full": "paid",
+    "fully paid": "paid",
     "closed": "paid",
     "settled": "paid",
+    "deposited": "paid",
     "void": "void",
     "voided": "void",
     "cancelled": "void",
     "canceled": "void",
 }
+# States in which an invoice is not (or not yet, or no longer) a receivable: such rows are
+# skipped, with the reason counted in the summary, instead of loaded.
+SKIPPED_STATUS_WORDS = {
+    "draft": "draft",
+    "deleted": "deleted",
+    "awaiting approval": "not_approved",
+    "submitted": "not_approved",
+    "pending approval": "not_approved",
+    "rejected": "not_approved",
+}
+# Transaction types of receivables reports and exports: invoices load, the rest is skipped.
+INVOICE_TYPE_WORDS = {
+    "invoice",
+    "sales invoice",
+    "tax invoice",
+    "customer invoice",
+    "accrec",
+    "inv",
+    "si",
+}
+SKIPPED_TYPE_WORDS = {
+    "credit note": "credit_note",
+    "sales credit note": "credit_note",
+    "credit memo": "credit_note",
+    "credit": "credit_note",
+    "accreccredit": "credit_note",
+    "sc": "credit_note",
+    "payment": "payment",
+    "receive payment": "payment",
+    "customer payment": "payment",
+    "sales receipt": "not_an_invoice",
+    "refund": "not_an_invoice",
+    "refund receipt": "not_an_invoice",
+    "deposit": "not_an_invoice",
+    "journal": "not_an_invoice",
+    "journal entry": "not_an_invoice",
+    "general journal": "not_an_invoice",
+    "statement charge": "not_an_invoice",
+    "estimate": "not_an_invoice",
+    "quote": "not_an_invoice",
+    "finance charge": "not_an_invoice",
+}
+SKIP_REASONS = {
+    "draft": "draft",
+    "deleted": "deleted",
+    "not_approved": "not approved yet",
+    "credit_note": "credit note",
+    "payment": "payment",
+    "not_an_invoice": "not an invoice",
+}
+
+
+def _word(values: dict, column: str) -> str:
+    return " ".join(values.get(column, "").strip().lower().replace("_", " ").split())
+
+
+def customer_name_key(name: str) -> str:
+    """How a customer's name is compared when a file has no customer id: case, spacing and
+    punctuation aside ("ACME Corp." is "Acme  Corp"); apostrophes and full stops vanish
+    ("O'Brien" is "OBrien"), other punctuation separates words ("Smith-Jones" is "Smith Jones")."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    text = re.sub(r"[.'’`]", "", text)
+    text = re.sub(r"[\W_]+", " ", text)
+    return " ".join(text.split())
+
 
 PAYMENT_METHOD_WORDS = {
     **{value: value for value in PaymentMethod.values},
@@ -279,51 +349,114 @@ PAYMENT_METHOD_WORDS = {
 # --- rows -----------------------------------------------------------------------------------
 
 
+def invoice_skip_reason(values: dict, status_word: str) -> str | None:
+    """Why a row is not a receivable to load (a draft, a credit note …), or None."""
+    kind = _word(values, "document_type") if values.get("document_type") else ""
+    if kind and kind not in INVOICE_TYPE_WORDS:
+        reason = SKIPPED_TYPE_WORDS.get(kind)
+        if reason is None:
+            raise RowError(
+                "document_type",
+                "invalid_value",
+                f"{kind[:40]!r} is not a document type Plixo knows (an invoice, a credit note, "
+                "a payment …).",
+            )
+        return reason
+    return SKIPPED_STATUS_WORDS.get(status_word)
+
+
 def validate_invoices(values: dict, ctx: Context) -> dict:
+    word = _word(values, "status")
+    skip = invoice_skip_reason(values, word)
+    if skip:
+        # Not a receivable: its other cells do not matter (a draft may have no number yet).
+        return {"skip": skip}
     number = text(values, "invoice_number", required=True)
-    external_id = text(values, "customer_external_id", required=True)
     name = text(values, "customer_name", required=True)
+    if ctx.customers_by_name:
+        external_id, key = "", customer_name_key(name)
+        if not key:
+            raise RowError(
+                "customer_name",
+                "invalid_value",
+                f"{name[:40]!r} has no letters or digits to match a customer by.",
+            )
+    else:
+        external_id = text(values, "customer_external_id", required=True)
+        key = external_id
     issue = date(values, "issue_date", ctx)
     due = date(values, "due_date", ctx)
-    code = currency(values)
-    total = amount(values, "amount", code)
-    balance = amount(values, "balance", code, required=False, allow_zero=True)
-    word = " ".join(values.get("status", "").strip().lower().replace("_", " ").split())
+    code = currency(values, default=None if "currency" in values else ctx.default_currency)
+    balance = amount(values, "balance", code, ctx, required=False, allow_zero=True)
+    paid = amount(values, "amount_paid", code, ctx, required=False, allow_zero=True)
+    line_amount = None
+    if ctx.amount_from == "balance":
+        total = amount(values, "balance", code, ctx)
+    elif ctx.amount_from == "lines":
+        # A line may be a discount (negative); the invoice's lines must add up to more than 0.
+        line_amount = amount(values, "line_amount", code, ctx, positive=False)
+        total = line_amount
+    else:
+        total = amount(values, "amount", code, ctx)
     status = INVOICE_STATUS_WORDS.get(word or "open")
     if status is None:
         raise RowError(
             "status", "unknown_status", f"{word[:40]!r} is not a status (open, paid or void)."
         )
-    paid = date(values, "paid_date", ctx, required=False)
+    paid_on = date(values, "paid_date", ctx, required=False)
     if due < issue:
         raise RowError(
             "due_date", "due_before_issue", f"The due date {due} is before the issue date {issue}."
         )
-    if balance is not None and balance > total:
-        raise RowError(
-            "balance", "bad_amount", f"The balance {balance} is more than the amount {total}."
-        )
-    if status == "paid":
-        balance = Decimal(0)
-    elif status == "open" and balance == 0:
-        status = "paid"
-    return {
+    row = {
         "number": number,
         "customer_external_id": external_id,
+        "customer_key": key,
         "customer_name": name,
         "issue_date": issue,
         "due_date": due,
         "currency": code,
         "amount": total,
         "balance": balance,
+        "amount_paid": paid,
+        "line_amount": line_amount,
         "status": status,
-        "paid_date": paid,
+        "paid_date": paid_on,
         "contact_email": email(values, "contact_email"),
         "contact_name": text(values, "contact_name"),
         "po_number": text(values, "po_number"),
         "segment": text(values, "segment"),
         "description": text(values, "description"),
     }
+    if ctx.amount_from != "lines":
+        settle_invoice(row)
+    return row
+
+
+def settle_invoice(row: dict) -> dict:
+    """Balance and status from the invoice's amount, what is due or paid and the status word
+    (once the amount is known: a line-item file adds its lines up first)."""
+    total, balance, paid = row["amount"], row["balance"], row["amount_paid"]
+    if total <= 0:
+        raise RowError(
+            "line_amount", "bad_amount", f"The invoice's lines add up to {total}, not more than 0."
+        )
+    if balance is None and paid is not None:
+        if paid > total:
+            raise RowError(
+                "amount_paid", "bad_amount", f"The amount paid {paid} is more than {total}."
+            )
+        balance = total - paid
+    if balance is not None and balance > total:
+        raise RowError(
+            "balance", "bad_amount", f"The balance {balance} is more than the amount {total}."
+        )
+    if row["status"] == "paid":
+        balance = Decimal(0)
+    elif row["status"] == "open" and balance == 0:
+        row["status"] = "paid"
+    row["balance"] = balance
+    return row
 
 
 def validate_customers(values: dict, ctx: Context) -> dict:
@@ -367,7 +500,7 @@ def validate_contacts(values: dict, ctx: Context) -> dict:
 def validate_payments(values: dict, ctx: Context) -> dict:
     reference = text(values, "reference", required=True)
     code = currency(values)
-    paid = amount(values, "amount", code)
+    paid = amount(values, "amount", code, ctx)
     received = date(values, "received_date", ctx)
     word = " ".join(values.get("method", "").strip().lower().split())
     method = PAYMENT_METHOD_WORDS.get(word or "other")
@@ -399,10 +532,12 @@ def validate_aging(values: dict, ctx: Context) -> dict:
         "customer_name": name,
         "customer_external_id": text(values, "customer_external_id"),
         "currency": code,
-        "total": amount(values, "total", code, positive=False),
+        "total": amount(values, "total", code, ctx, positive=False),
     }
     for bucket in AGING_BUCKETS:
-        row[bucket] = amount(values, bucket, code, required=False, positive=False) or Decimal(0)
+        row[bucket] = amount(values, bucket, code, ctx, required=False, positive=False) or Decimal(
+            0
+        )
     return row
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from plixo.core.models import Organization
-from plixo.imports.models import DateFormat, ImportKind, ImportStatus
+from plixo.imports.models import DateFormat, ImportKind, ImportStatus, NumberFormat
 from plixo.imports.pipeline.validate import ERROR_CODES
 from plixo.imports.services import ImportsError, import_file
 
@@ -33,8 +33,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--date-format",
             choices=DateFormat.values,
-            default=DateFormat.ISO,
-            help="regional date format accepted besides ISO 8601 (default: ISO only)",
+            default=DateFormat.AUTO,
+            help="regional date format accepted besides ISO 8601 (default: auto, found in the "
+            "file; a file whose every date reads both ways is refused until you choose)",
+        )
+        parser.add_argument(
+            "--number-format",
+            choices=NumberFormat.values,
+            default=NumberFormat.AUTO,
+            help="point: 1,234.56; comma: 1.234,56 (default: auto, found in the file)",
         )
 
     def handle(self, *args, **options):
@@ -52,6 +59,7 @@ class Command(BaseCommand):
                 path=path,
                 all_or_nothing=options["all_or_nothing"],
                 date_format=options["date_format"],
+                number_format=options["number_format"],
             )
         except (ImportsError, OSError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
@@ -79,5 +87,7 @@ class Command(BaseCommand):
         )
         for code, count in summary["errors_by_code"].items():
             write(f"  {count:>8,}  {code}  ({ERROR_CODES.get(code, code)})")
+        for note in summary.get("notes") or []:
+            write(f"Note: {note}")
         if summary.get("reject_log"):
             write(f"Reject log: {summary['reject_log']}")

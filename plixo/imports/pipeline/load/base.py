@@ -14,6 +14,9 @@ class Pending:
     line: int
     cells: list[str]
     row: dict
+    # The other rows of the same invoice in a file with one row per line item, as (line,
+    # cells): accepted or rejected with this row.
+    members: list[tuple[int, list[str]]] = field(default_factory=list)
 
 
 @dataclass

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from plixo.core.money import quantize
 from plixo.imports.pipeline.load.base import Loader, Outcome, conflict
+from plixo.imports.pipeline.load.customers import AMBIGUOUS, CustomerIndex
 from plixo.imports.pipeline.load.table import ImportTable
 from plixo.imports.pipeline.validate import RowError
-from plixo.ledger.services.balances import Share, customer_balances_shift
 from plixo.ledger.models import (
     Allocation,
     Contact,
@@ -23,6 +23,7 @@ from plixo.ledger.models import (
     PaymentSource,
     TimelineEvent,
 )
+from plixo.ledger.services.balances import Share, customer_balances_shift
 
 # --- invoices -------------------------------------------------------------------------------
 
@@ -77,6 +78,7 @@ class InvoiceLoader(Loader):
         self.adjustments = ImportTable(InvoiceAdjustment, ADJUSTMENT_COLUMNS)
         self.batch_tag = batch.public_id.hex[:12]
         self.actor_id = batch.created_by_id
+        self.customer_index = None  # set on the first chunk: rows say whether ids or names
 
     def plan_update(self, invoice: Invoice, row: dict) -> _Plan | None:
         number = invoice.number
@@ -147,15 +149,34 @@ class InvoiceLoader(Loader):
 
     def load(self, rows, *, write):
         outcome = Outcome()
-        # external id -> primary key; plain tuples, as a chunk may name thousands of customers
-        customers = dict(
-            Customer.objects.filter(
-                organization_id=self.org_id,
-                external_id__in={p.row["customer_external_id"] for p in rows},
-            )
-            .order_by()
-            .values_list("external_id", "pk")
-        )
+        if self.customer_index is None and rows:
+            # Rows of a file without a customer id column carry no external id (see validate).
+            by_name = not rows[0].row["customer_external_id"]
+            self.customer_index = CustomerIndex(self.org_id, by_name=by_name)
+        # customer key (external id, or name key) -> primary key; plain values, as a chunk may
+        # name thousands of customers
+        customers = self.customer_index.lookup({p.row["customer_key"] for p in rows})
+        ambiguous = {key for key, pk in customers.items() if pk == AMBIGUOUS}
+        if ambiguous:
+            kept = []
+            for pending in rows:
+                key = pending.row["customer_key"]
+                if key in ambiguous:
+                    twins = ", ".join(self.customer_index.twins(key)[:5])
+                    outcome.rejects.append(
+                        (
+                            pending,
+                            conflict(
+                                "customer_name",
+                                f"More than one customer in Plixo is named "
+                                f"{pending.row['customer_name']!r} (customer ids {twins}), and "
+                                "the file has no customer id to tell them apart.",
+                            ),
+                        )
+                    )
+                else:
+                    kept.append(pending)
+            rows = kept
         # No ORDER BY: the model's ordering (due date) makes SQLite walk every invoice of the
         # organization in due-date order instead of probing the (organization, number) index.
         found = Invoice.objects.filter(
@@ -173,7 +194,7 @@ class InvoiceLoader(Loader):
             if invoice is None:
                 new.append(pending)
                 continue
-            customer = customers.get(row["customer_external_id"])
+            customer = customers.get(row["customer_key"])
             try:
                 if customer is None or customer != invoice.customer_id:
                     raise conflict(
@@ -196,28 +217,35 @@ class InvoiceLoader(Loader):
         return outcome
 
     def _write_customers_and_contacts(self, rows, customers):
+        index = self.customer_index
         missing = {}
         for pending in rows:
             row = pending.row
-            external_id = row["customer_external_id"]
-            if external_id not in customers and external_id not in missing:
-                missing[external_id] = (row["customer_name"], row["currency"], row["segment"])
+            key = row["customer_key"]
+            if key not in customers and key not in missing:
+                external_id = row["customer_external_id"] or index.external_id_for(
+                    row["customer_name"], key
+                )
+                index.added(key, 0, external_id)  # reserves the id; the pk follows below
+                missing[key] = (external_id, row["customer_name"], row["currency"], row["segment"])
         if missing:
             # The first row naming a customer describes it; the chunk's transaction holds the
             # write lock (SQLite) or the sequence (PostgreSQL) the reserved keys come from.
             pks = self.customers.reserve_ids(len(missing))
             self.customers.insert(
                 [
-                    (pk, self.org_id, external_id, *described)
-                    for pk, (external_id, described) in zip(pks, missing.items(), strict=True)
+                    (pk, self.org_id, *described)
+                    for pk, described in zip(pks, missing.values(), strict=True)
                 ]
             )
             customers.update(zip(missing, pks, strict=True))
+            for pk, (key, described) in zip(pks, missing.items(), strict=True):
+                index.added(key, pk, described[0])
         wanted = {}
         for pending in rows:
             row = pending.row
             if row["contact_email"]:
-                key = (customers[row["customer_external_id"]], row["contact_email"])
+                key = (customers[row["customer_key"]], row["contact_email"])
                 wanted.setdefault(key, row["contact_name"])
         if not wanted:
             return
@@ -290,7 +318,7 @@ class InvoiceLoader(Loader):
         moves = []
         for pk, pending in zip(pks, rows, strict=True):
             row = pending.row
-            customer_id = customers[row["customer_external_id"]]
+            customer_id = customers[row["customer_key"]]
             amount = row["amount"]
             if row["status"] == "void":
                 balance, status = Decimal(0), InvoiceStatus.VOID
