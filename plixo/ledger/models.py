@@ -5,7 +5,6 @@ The `balance` column is a cache of that sum, written only by `ledger.services` u
 in the same transaction as the rows it sums, and held to `0 ≤ balance ≤ amount` by the database.
 """
 
-import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from plixo.core.ids import uuid7
 from plixo.core.models import Organization, validate_time_zone
 from plixo.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, validate_currency_code
 
@@ -24,7 +24,7 @@ def money_field(**kwargs) -> models.DecimalField:
 
 
 class Customer(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="customers"
     )
@@ -113,7 +113,7 @@ def units_to_money(units: int) -> Decimal:
 
 
 class Contact(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="contacts"
     )
@@ -243,9 +243,10 @@ class InvalidTransition(LedgerError):
 
 
 class Invoice(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    # No index of its own: every index below starts with the organization.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="invoices"
+        Organization, on_delete=models.CASCADE, related_name="invoices", db_index=False
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(max_length=100)
@@ -327,7 +328,7 @@ class InvoiceAdjustment(models.Model):
         CREDIT = "credit", "Credit"
         VOID = "void", "Void"
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="adjustments")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -367,7 +368,7 @@ class PaymentSource(models.TextChoices):
 
 
 class Payment(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="payments"
     )
@@ -426,7 +427,7 @@ class Payment(models.Model):
 
 
 class Allocation(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
@@ -449,7 +450,7 @@ class Refund(models.Model):
     such invoice's balance grows by as much and the payment's `allocated_amount` shrinks, so
     balance = amount − Σ allocations + Σ refund allocations − Σ adjustments always holds."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = money_field()
@@ -512,7 +513,7 @@ class TimelineEvent(models.Model):
         EMAIL_SENT = "email_sent", "Email sent"
         NOTE = "note", "Note"
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=40)

@@ -2,6 +2,7 @@
 accounts the member may see (Sales and CSMs: their own customers only)."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -186,16 +187,26 @@ SEARCH_CAP = 1000
 SEARCH_CUSTOMER_CAP = 300
 SEARCH_SAMPLE = 20_000
 
-# SQLite: the FTS5 trigram indexes of migration 0007 (PostgreSQL uses its trigram indexes
-# through plain `icontains`).
+# SQLite: the FTS5 indexes of migrations 0007-0008 (trigrams of numbers and PO numbers and of
+# customer names and ids; words of descriptions). PostgreSQL: pg_trgm indexes through plain
+# `icontains`, and a full-text index on descriptions.
 _SQLITE_INVOICE_MATCHES = (
     "SELECT ledger_invoice.id FROM ledger_invoice_search "
     "JOIN ledger_invoice ON ledger_invoice.id = ledger_invoice_search.rowid "
-    "WHERE ledger_invoice_search MATCH %s AND ledger_invoice.organization_id = %s"
+    "WHERE ledger_invoice_search MATCH %s AND ledger_invoice.organization_id = %s "
+    "UNION "
+    "SELECT ledger_invoice.id FROM ledger_invoice_words "
+    "JOIN ledger_invoice ON ledger_invoice.id = ledger_invoice_words.rowid "
+    "WHERE ledger_invoice_words MATCH %s AND ledger_invoice.organization_id = %s"
 )
 _SQLITE_CUSTOMER_MATCHES = (
     "SELECT rowid FROM ledger_customer_search WHERE ledger_customer_search MATCH %s"
 )
+_POSTGRES_WORD_MATCHES = (
+    "SELECT id FROM ledger_invoice WHERE organization_id = %s "
+    "AND to_tsvector('simple'::regconfig, description) @@ to_tsquery('simple'::regconfig, %s)"
+)
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -271,16 +282,27 @@ def _customer_matches(membership: Membership, term: str) -> QuerySet[Customer]:
 
 
 def _invoice_matches(organization_id: int, term: str) -> QuerySet[Invoice]:
+    """Invoices whose number or PO number contains the term, or whose description has words
+    starting with each of its words."""
     invoices = Invoice.objects.order_by()
+    words = _WORD.findall(term.lower())
     if connection.vendor == "sqlite":
-        return invoices.filter(
-            pk__in=RawSQL(  # noqa: S611 (a constant statement; the values are parameters)
-                _SQLITE_INVOICE_MATCHES, [_fts_phrase(term), organization_id]
-            )
+        # Each word a prefix (`"hard"*`); a term with no word (only punctuation) matches no
+        # description.
+        prefixes = " ".join(f"{_fts_phrase(word)}*" for word in words) or '""'
+        matches = RawSQL(  # noqa: S611 (a constant statement; the values are parameters)
+            _SQLITE_INVOICE_MATCHES,
+            [_fts_phrase(term), organization_id, prefixes, organization_id],
         )
-    return invoices.filter(organization_id=organization_id).filter(
-        Q(number__icontains=term) | Q(po_number__icontains=term) | Q(description__icontains=term)
-    )
+        return invoices.filter(pk__in=matches)
+    by_text = Q(number__icontains=term) | Q(po_number__icontains=term)
+    if words:
+        query = " & ".join(f"{word}:*" for word in words)
+        by_words = RawSQL(  # noqa: S611 (a constant statement; the values are parameters)
+            _POSTGRES_WORD_MATCHES, [organization_id, query]
+        )
+        by_text |= Q(pk__in=by_words)
+    return invoices.filter(organization_id=organization_id).filter(by_text)
 
 
 def _fts_phrase(term: str) -> str:
