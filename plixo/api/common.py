@@ -73,7 +73,9 @@ def paginate_keyset(
         "count_is_exact": count.exact,
         "limit": page.limit,
         "offset": page.offset,
-        "next_cursor": cursor_for(rows[-1], ordering) if more else None,
+        "next_cursor": (
+            cursor_for(rows[-1], ordering, index=page.offset + len(rows) - 1) if more else None
+        ),
         "previous_cursor": None,
         "results": rows,
     }

@@ -80,6 +80,11 @@ class Page:
     previous_cursor: str | None
     count: Count
     limit: int
+    start: int | None = None  # the first row's position from 1, when known
+
+    @property
+    def end(self) -> int | None:
+        return None if self.start is None else self.start + len(self.rows) - 1
 
     @property
     def has_other_pages(self) -> bool:
@@ -101,13 +106,13 @@ def _field_of(model, path: str):
     return field
 
 
-def _encode(values: list, ordering: tuple[str, ...], backwards: bool) -> str:
-    payload = {"o": list(ordering), "v": [str(v) for v in values], "b": backwards}
+def _encode(values: list, ordering: tuple[str, ...], backwards: bool, index: int | None) -> str:
+    payload = {"o": list(ordering), "v": [str(v) for v in values], "b": backwards, "i": index}
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, model, ordering: tuple[str, ...]) -> tuple[list, bool]:
+def _decode(cursor: str, model, ordering: tuple[str, ...]) -> tuple[list, bool, int | None]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
@@ -117,7 +122,10 @@ def _decode(cursor: str, model, ordering: tuple[str, ...]) -> tuple[list, bool]:
             _field_of(model, name.lstrip("-")).to_python(text)
             for name, text in zip(ordering, payload["v"], strict=True)
         ]
-        return values, bool(payload["b"])
+        index = payload.get("i")
+        # Where the row sits in the list, for "51–100 of 1,200" only: never trusted further.
+        index = index if isinstance(index, int) and 0 <= index < 10**9 else None
+        return values, bool(payload["b"]), index
     except BadCursor:
         raise
     except (ValueError, KeyError, TypeError, binascii.Error, ValidationError) as exc:
@@ -140,10 +148,13 @@ def _after(ordering: tuple[str, ...], values: list, backwards: bool) -> Q:
     return Q(**{f"{first}__{'lte' if descending else 'gte'}": values[0]}) & condition
 
 
-def cursor_for(row, ordering: tuple[str, ...], *, backwards: bool = False) -> str:
-    """The cursor of the page after `row` (before it, `backwards`) in `ordering`."""
+def cursor_for(
+    row, ordering: tuple[str, ...], *, backwards: bool = False, index: int | None = None
+) -> str:
+    """The cursor of the page after `row` (before it, `backwards`) in `ordering`; `index`, the
+    row's position in the list (from 0) when known."""
     values = [_value_of(row, name.lstrip("-")) for name in ordering]
-    return _encode(values, ordering, backwards)
+    return _encode(values, ordering, backwards, index)
 
 
 def order_by_terms(ordering: tuple[str, ...], *, few: bool = False) -> list:
@@ -178,9 +189,9 @@ def keyset_page(
     before the row `cursor` names; `count` when the caller has counted already. Raises
     BadCursor for a cursor this list did not make. `few`: see `order_by_terms`."""
     count = count or capped_count(queryset)
-    backwards = False
+    backwards, index = False, -1
     if cursor:
-        values, backwards = _decode(cursor, queryset.model, ordering)
+        values, backwards, index = _decode(cursor, queryset.model, ordering)
         queryset = queryset.filter(_after(ordering, values, backwards))
     order = tuple(_reverse(name) for name in ordering) if backwards else ordering
     rows = list(queryset.order_by(*order_by_terms(order, few=few))[: limit + 1])
@@ -189,15 +200,25 @@ def keyset_page(
     if backwards:
         rows.reverse()
 
+    # The first row's position from 1 ("51–100"), when the cursor knew where it was.
+    if index is None:
+        start = None
+    else:
+        start = index - len(rows) + 1 if backwards else index + 2
+        start = start if start >= 1 else None
+
+    def position(offset: int) -> int | None:
+        return None if start is None else start - 1 + offset
+
     next_cursor = previous_cursor = None
     if rows:
         # Going forward there is a next page when a row was left over, and a previous one
         # when we came from a cursor; going back, the other way round.
         if (more and not backwards) or backwards:
-            next_cursor = cursor_for(rows[-1], ordering)
+            next_cursor = cursor_for(rows[-1], ordering, index=position(len(rows) - 1))
         if (cursor and not backwards) or (backwards and more):
-            previous_cursor = cursor_for(rows[0], ordering, backwards=True)
-    return Page(rows, next_cursor, previous_cursor, count, limit)
+            previous_cursor = cursor_for(rows[0], ordering, backwards=True, index=position(0))
+    return Page(rows, next_cursor, previous_cursor, count, limit, start)
 
 
 def page_values(page: Page) -> dict[str, Any]:

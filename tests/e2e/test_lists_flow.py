@@ -187,9 +187,10 @@ def test_controller_reads_long_lists(request, harbor, live_server, screenshots, 
 
     # When she searches an invoice-number prefix that matches all through the ledger …
     apply_search(page, "SEED-0000")
-    # Then the list says it is not counted: a note, "Many invoices match", chips without counts.
+    # Then the list says it is not counted: a note, "1–50 of many invoices", chips without
+    # counts.
     expect(page.locator(".list-note")).to_contain_text("matches invoices all through the ledger")
-    expect(page.locator(".pagination")).to_contain_text("Many invoices match")
+    expect(page.locator(".pagination")).to_contain_text("1–50 of many invoices")
     expect(page.locator("nav.chips .chip-count")).to_have_count(0)
     expect(rows).to_have_count(PAGE_SIZE)
     due_order = list(
@@ -214,10 +215,12 @@ def test_controller_reads_long_lists(request, harbor, live_server, screenshots, 
         with page.expect_navigation():
             pager.get_by_role("link", name="Next →").click()
         pages.append(first_column(page))
+    expect(page.locator(".pagination")).to_contain_text(f"101–150 of {INVOICES:,} invoices")
     shoot(page, screenshots, "invoices-page-3", viewport)
     with page.expect_navigation():
         pager.get_by_role("link", name="← Previous").click()
     pages.append(first_column(page))
+    expect(page.locator(".pagination")).to_contain_text(f"51–100 of {INVOICES:,} invoices")
 
     # Then each page continues the last one, in the database's order, with nothing skipped or
     # shown twice, and going back shows page 2 again.
