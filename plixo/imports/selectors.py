@@ -162,7 +162,7 @@ def _preview_formats(batch, stream, dialect, index, mapping) -> dict:
                 (DateFormat.MDY, DateFormat.MDY.label),
             ]
             out["ambiguous_dates"] = (
-                f"{found.dates.ambiguous_example} (line {found.dates.ambiguous_line})"
+                f"{found.dates.ambiguous_example} on line {found.dates.ambiguous_line}"
             )
         else:
             out["dates"] = detect.described(found.dates, detect.DATE_LABELS) or "ISO 8601"
@@ -173,7 +173,7 @@ def _preview_formats(batch, stream, dialect, index, mapping) -> dict:
                 (NumberFormat.COMMA, NumberFormat.COMMA.label),
             ]
             out["ambiguous_numbers"] = (
-                f"{found.numbers.ambiguous_example} (line {found.numbers.ambiguous_line})"
+                f"{found.numbers.ambiguous_example} on line {found.numbers.ambiguous_line}"
             )
         else:
             out["numbers"] = detect.described(found.numbers, detect.NUMBER_LABELS) or "1,234.56"

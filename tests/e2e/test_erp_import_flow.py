@@ -151,7 +151,7 @@ def test_erp_export_loads_unedited_and_ambiguous_dates_are_asked(
     box, button = question.bounding_box(), page.get_by_role("button", name="Load invoices")
     assert box["width"] >= 200, box
     assert button.bounding_box()["y"] >= box["y"] + box["height"], (box, button.bounding_box())
-    expect(page.locator(".import-ask")).to_contain_text("02/01/2026 (line 2)")
+    expect(page.locator(".import-ask")).to_contain_text("02/01/2026 on line 2")
     shoot(page, screenshots, "ambiguous-preview", viewport)
 
     # Loading without an answer is not possible: the question must be answered first.

@@ -636,7 +636,7 @@ def test_preview_asks_how_to_read_ambiguous_dates_and_the_answer_is_used(persona
     page = client.get(response["Location"]).content.decode()
 
     assert 'name="date_format"' in page and "How does the file write dates?" in page
-    assert "02/01/2026 (line 2)" in page
+    assert "02/01/2026 on line 2" in page
     client.post(reverse("imports:batch-confirm", args=[batch.public_id]), {"date_format": "dmy"})
     batch.refresh_from_db()
     assert batch.status == ImportStatus.LOADED and batch.date_format == "dmy"

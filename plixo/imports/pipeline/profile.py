@@ -14,7 +14,8 @@ def file_notes(mapping: HeaderMap, *, base_currency: str) -> list[str]:
     if mapping.customer_from_contact:
         header = mapping.headers[mapping.positions["customer_name"]].strip()
         notes.append(
-            f"Customer names from the {header!r} column (the file has no customer column)."
+            f"Customer names from the {header!r} column (the file has no customer name or id "
+            "column of its own)."
         )
     if mapping.customer_from_group:
         notes.append("Customer names from the report's group headings (its first column).")
