@@ -10,12 +10,13 @@ the default is a quicker run at 100,000. `tick` (P3) seeds 1,000,000 invoices un
 import argparse
 import sys
 
-from bench import imports, portal, seed, tick, webhooks
+from bench import imports, lists, portal, seed, tick, webhooks
 
 BENCHMARKS = {
     "portal": portal.main,
     "seed": seed.main,
     "import": imports.main,
+    "lists": lists.main,
     "tick": tick.main,
     "webhooks": webhooks.main,
 }
