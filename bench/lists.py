@@ -414,6 +414,7 @@ def measure(org_slug: str, only: str = "") -> dict:
     }
     failures: list[str] = []
     pages = []
+    gc.freeze()  # as the WSGI entry point does once the application is loaded
     for target in _pages():
         if only and only not in target.url:
             continue

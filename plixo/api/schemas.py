@@ -72,7 +72,7 @@ class PageParams(Schema):
         None,
         max_length=1000,
         description="`next_cursor` or `previous_cursor` of a page of the same list and sort "
-        "(lists that page by cursor: invoices, payments).",
+        "(lists that page by cursor: invoices, payments, contacts, messages).",
     )
 
 
@@ -220,10 +220,7 @@ class ContactOut(Schema):
         return obj.public_id
 
 
-class ContactPage(Schema):
-    count: int
-    limit: int
-    offset: int
+class ContactPage(CursorPage):
     results: list[ContactOut]
 
 

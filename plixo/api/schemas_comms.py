@@ -17,6 +17,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, AwareDatetime
 from pydantic_core import PydanticCustomError
 
+from plixo.api.schemas import CursorPage
 from plixo.comms.models import BODY_MAX, STEP_OFFSET_MAX, STEP_OFFSET_MIN, SUBJECT_MAX, Message
 from plixo.comms.services.cadences import MAX_STEPS
 from plixo.core.text import text_problem
@@ -226,10 +227,7 @@ class MessageOut(Schema):
         return obj.approved_by.email if obj.approved_by_id else None
 
 
-class MessagePage(Schema):
-    count: int
-    limit: int
-    offset: int
+class MessagePage(CursorPage):
     results: list[MessageOut]
 
 

@@ -77,7 +77,7 @@ def contact_list(
     if search and search.strip():
         term = search.strip()
         qs = qs.filter(Q(name__icontains=term) | Q(email__icontains=term))
-    return qs.order_by("customer__name", "-is_primary", "email", "pk")
+    return qs
 
 
 def _visible_allocations(membership: Membership) -> Prefetch:

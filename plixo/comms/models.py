@@ -316,6 +316,7 @@ class Message(models.Model):
             models.Index(
                 fields=["organization", "status", "created_at", "id"], name="msg_org_status"
             ),
+            models.Index(fields=["organization", "created_at", "id"], name="msg_org_created"),
             models.Index(fields=["status", "send_after"], name="msg_outbox_due"),
             models.Index(fields=["organization", "sent_at", "id"], name="msg_org_sent"),
             models.Index(fields=["approved_by", "sent_at"], name="msg_operator_sent"),

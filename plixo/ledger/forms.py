@@ -86,6 +86,12 @@ class PaymentFilterForm(forms.Form):
     )
     unapplied = forms.BooleanField(label="With unapplied cash only", required=False)
 
+    def clean_q(self) -> str:
+        value = self.cleaned_data["q"].strip()
+        if value and len(value) < SEARCH_MIN_LENGTH:
+            raise forms.ValidationError(f"Type at least {SEARCH_MIN_LENGTH} characters to search.")
+        return value
+
 
 CUSTOMER_SORT_CHOICES = [
     ("", "Name A–Z"),

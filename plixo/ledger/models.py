@@ -164,6 +164,9 @@ class Contact(models.Model):
                 name="contact_one_primary_per_customer",
             ),
         ]
+        # The API lists an organization's contacts in the order they were added, a page at a
+        # time from a cursor.
+        indexes = [models.Index(fields=["organization", "id"], name="contact_org_id")]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
@@ -416,7 +419,17 @@ class Payment(models.Model):
                 name="payment_refunds_within_amount",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "received_at"])]
+        indexes = [
+            models.Index(fields=["organization", "received_at"]),
+            # "With unapplied cash only", newest first; `UNAPPLIED` is the same condition.
+            models.Index(
+                F("organization"),
+                F("received_at").desc(),
+                F("id").desc(),
+                condition=Q(allocated_amount__lt=F("amount") - F("refunded_amount")),
+                name="payment_unapplied",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -4,7 +4,7 @@ SQLite drops a table's triggers when a migration rebuilds the table (which Djang
 column changes), and the FTS5 indexes of migrations 0007-0008 would then silently stop following
 the invoices and customers. `ensure_triggers` recreates any that are missing (`IF NOT EXISTS`);
 the ledger's app config runs it after each migrate. The statements are those of the latest
-migration that defines them (0008 for invoices, 0007 for customers).
+migration that defines them (0008 for invoices, 0007 for customers, 0010 for payments).
 """
 
 from django.db import connections
@@ -46,8 +46,23 @@ TRIGGERS = [
     "VALUES ('delete', old.id, old.name, old.external_id); "
     "INSERT INTO ledger_customer_search(rowid, name, external_id) "
     "VALUES (new.id, new.name, new.external_id); END",
+    "CREATE TRIGGER IF NOT EXISTS ledger_payment_search_insert AFTER INSERT ON ledger_payment "
+    "BEGIN INSERT INTO ledger_payment_search(rowid, reference) VALUES (new.id, new.reference); END",
+    "CREATE TRIGGER IF NOT EXISTS ledger_payment_search_delete AFTER DELETE ON ledger_payment "
+    "BEGIN INSERT INTO ledger_payment_search(ledger_payment_search, rowid, reference) "
+    "VALUES ('delete', old.id, old.reference); END",
+    "CREATE TRIGGER IF NOT EXISTS ledger_payment_search_update "
+    "AFTER UPDATE OF reference ON ledger_payment WHEN old.reference != new.reference BEGIN "
+    "INSERT INTO ledger_payment_search(ledger_payment_search, rowid, reference) "
+    "VALUES ('delete', old.id, old.reference); "
+    "INSERT INTO ledger_payment_search(rowid, reference) VALUES (new.id, new.reference); END",
 ]
-SEARCH_TABLES = {"ledger_invoice_search", "ledger_invoice_words", "ledger_customer_search"}
+SEARCH_TABLES = {
+    "ledger_invoice_search",
+    "ledger_invoice_words",
+    "ledger_customer_search",
+    "ledger_payment_search",
+}
 
 
 def ensure_triggers(*, using: str = "default") -> int:

@@ -202,9 +202,13 @@ _SQLITE_INVOICE_MATCHES = (
 _SQLITE_CUSTOMER_MATCHES = (
     "SELECT rowid FROM ledger_customer_search WHERE ledger_customer_search MATCH %s"
 )
+_SQLITE_PAYMENT_MATCHES = (
+    "SELECT rowid FROM ledger_payment_search WHERE ledger_payment_search MATCH %s"
+)
 _POSTGRES_WORD_MATCHES = (
     "SELECT id FROM ledger_invoice WHERE organization_id = %s "
-    "AND to_tsvector('simple'::regconfig, description) @@ to_tsquery('simple'::regconfig, %s)"
+    "AND to_tsvector('simple'::regconfig, description) @@ to_tsquery('simple'::regconfig, %s) "
+    "LIMIT %s"
 )
 _WORD = re.compile(r"\w+")
 
@@ -234,11 +238,7 @@ def invoice_search(*, membership: Membership, term: str) -> InvoiceSearch:
     customers = list(
         _customer_matches(membership, term).values_list("id", flat=True)[: SEARCH_CUSTOMER_CAP + 1]
     )
-    invoices = list(
-        _invoice_matches(membership.organization_id, term).values_list("id", flat=True)[
-            : SEARCH_CAP + 1
-        ]
-    )
+    invoices = _invoice_match_ids(membership.organization_id, term, limit=SEARCH_CAP + 1)
     if len(customers) > SEARCH_CUSTOMER_CAP or len(invoices) > SEARCH_CAP:
         return InvoiceSearch(text | by_name, broad=True)
     return InvoiceSearch(Q(pk__in=invoices) | Q(customer_id__in=customers), broad=False)
@@ -281,10 +281,9 @@ def _customer_matches(membership: Membership, term: str) -> QuerySet[Customer]:
     return customers.filter(Q(name__icontains=term) | Q(external_id__icontains=term))
 
 
-def _invoice_matches(organization_id: int, term: str) -> QuerySet[Invoice]:
-    """Invoices whose number or PO number contains the term, or whose description has words
-    starting with each of its words."""
-    invoices = Invoice.objects.order_by()
+def _invoice_match_ids(organization_id: int, term: str, *, limit: int) -> list[int]:
+    """Ids of (up to `limit`) invoices whose number or PO number contains the term, or whose
+    description has words starting with each of its words."""
     words = _WORD.findall(term.lower())
     if connection.vendor == "sqlite":
         # Each word a prefix (`"hard"*`); a term with no word (only punctuation) matches no
@@ -294,15 +293,25 @@ def _invoice_matches(organization_id: int, term: str) -> QuerySet[Invoice]:
             _SQLITE_INVOICE_MATCHES,
             [_fts_phrase(term), organization_id, prefixes, organization_id],
         )
-        return invoices.filter(pk__in=matches)
-    by_text = Q(number__icontains=term) | Q(po_number__icontains=term)
-    if words:
-        query = " & ".join(f"{word}:*" for word in words)
-        by_words = RawSQL(  # noqa: S611 (a constant statement; the values are parameters)
-            _POSTGRES_WORD_MATCHES, [organization_id, query]
+        return list(
+            Invoice.objects.order_by().filter(pk__in=matches).values_list("id", flat=True)[:limit]
         )
-        by_text |= Q(pk__in=by_words)
-    return invoices.filter(organization_id=organization_id).filter(by_text)
+    # Two lookups, each answered by its own index (trigrams on the numbers, the word vector on
+    # the description): one OR over both makes PostgreSQL scan the organization's invoices.
+    by_text = Q(number__icontains=term) | Q(po_number__icontains=term)
+    ids = set(
+        Invoice.objects.order_by()
+        .filter(by_text, organization_id=organization_id)
+        .values_list("id", flat=True)[:limit]
+    )
+    if words and len(ids) < limit:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _POSTGRES_WORD_MATCHES,
+                [organization_id, " & ".join(f"{w}:*" for w in words), limit],
+            )
+            ids.update(row[0] for row in cursor.fetchall())
+    return list(ids)
 
 
 def _fts_phrase(term: str) -> str:
@@ -506,14 +515,43 @@ def days_overdue(invoice: Invoice, today: dt.date) -> int:
 PAYMENT_LIST_ORDER = ("-received_at", "-id")
 
 
+# Payments with cash still to apply; the same condition as the `payment_unapplied` index.
+UNAPPLIED = Q(allocated_amount__lt=F("amount") - F("refunded_amount"))
+
+
 def payment_list(
     *, membership: Membership, search: str | None = None, unapplied_only: bool = False
 ) -> QuerySet[Payment]:
-    """Payments newest first, searchable by reference and customer name."""
+    """Payments newest first, searchable by reference and customer name or external id (terms
+    of at least `SEARCH_MIN_LENGTH` characters)."""
     qs = payments_visible(membership=membership).select_related("customer")
     if search:
-        term = search.strip()
-        qs = qs.filter(Q(reference__icontains=term) | Q(customer__name__icontains=term))
+        qs = qs.filter(payment_search(membership=membership, term=search))
     if unapplied_only:
-        qs = qs.filter(allocated_amount__lt=F("amount") - F("refunded_amount"))
+        qs = qs.filter(UNAPPLIED)
     return qs.order_by(*PAYMENT_LIST_ORDER)
+
+
+def payment_search(*, membership: Membership, term: str) -> Q:
+    """Payments whose reference contains `term` or whose customer's name or external id does.
+    Matches come from the text indexes as a capped set of ids; a term matching more than
+    `SEARCH_CAP` payments or `SEARCH_CUSTOMER_CAP` customers is tested row by row as the list
+    walks newest first, which finds a page quickly because the matches are everywhere."""
+    term = term.strip()
+    customers = list(
+        _customer_matches(membership, term).values_list("id", flat=True)[: SEARCH_CUSTOMER_CAP + 1]
+    )
+    payments = Payment.objects.order_by().filter(organization_id=membership.organization_id)
+    if connection.vendor == "sqlite":
+        matches = RawSQL(_SQLITE_PAYMENT_MATCHES, [_fts_phrase(term)])  # noqa: S611
+        payments = payments.filter(pk__in=matches)
+    else:
+        payments = payments.filter(reference__icontains=term)
+    ids = list(payments.values_list("id", flat=True)[: SEARCH_CAP + 1])
+    if len(customers) > SEARCH_CUSTOMER_CAP or len(ids) > SEARCH_CAP:
+        return (
+            Q(reference__icontains=term)
+            | Q(customer__name__icontains=term)
+            | Q(customer__external_id__icontains=term)
+        )
+    return Q(pk__in=ids) | Q(customer_id__in=customers)

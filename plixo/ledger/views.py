@@ -492,7 +492,8 @@ def customer_detail(request, customer_id):
 @requires(Cap.LEDGER_VIEW)
 def payment_list_view(request):
     form = PaymentFilterForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {"q": "", "unapplied": False}
+    form.is_valid()  # an invalid search lists without it and says why; the checkbox still holds
+    data = {"q": "", "unapplied": False, **form.cleaned_data}
     payments = payment_list(
         membership=request.membership,
         search=data["q"] or None,

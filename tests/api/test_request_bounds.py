@@ -6,8 +6,14 @@ import json
 import pytest
 from django.conf import settings
 
-CURSOR_LISTS = {"/api/v1/invoices", "/api/v1/payments"}
-LISTS = ["/api/v1/customers", "/api/v1/invoices", "/api/v1/payments", "/api/v1/contacts"]
+CURSOR_LISTS = {"/api/v1/invoices", "/api/v1/payments", "/api/v1/contacts", "/api/v1/messages"}
+LISTS = [
+    "/api/v1/customers",
+    "/api/v1/invoices",
+    "/api/v1/payments",
+    "/api/v1/contacts",
+    "/api/v1/messages",
+]
 
 
 def test_a_body_over_the_limit_is_a_413_in_the_json_error_shape(controller_api):

@@ -240,3 +240,62 @@ def test_payments_of_accounts_not_owned_are_hidden_from_sales(personas, acme):
 
     assert "WIRE-77" not in body
     assert "No payments recorded yet" in body
+
+
+def _references(body: str) -> set[str]:
+    return set(re.findall(r'<td><span class="mono">([^<]+)</span>', body))
+
+
+def test_payment_search_follows_renamed_references_and_customer_ids(personas, acme):
+    payment = PaymentFactory(organization=personas.org, reference="LOCKBOX-0042")
+    client = personas.client_for(Role.CONTROLLER)
+    url = reverse("ledger:payment-list")
+
+    assert _references(client.get(url, {"q": "box-004"}).content.decode()) == {"LOCKBOX-0042"}
+    payment.reference = "RTP-9001"
+    payment.save()
+    assert _references(client.get(url, {"q": "box-004"}).content.decode()) == set()
+    assert _references(client.get(url, {"q": "p-900"}).content.decode()) == {"RTP-9001"}
+    # By the customer's external id (and never another organization's payment).
+    PaymentFactory(organization=personas.other_org, reference="C-1000-GLOBEX")
+    assert _references(client.get(url, {"q": "c-1000"}).content.decode()) == {"WIRE-77"}
+
+
+def test_a_broad_payment_search_walks_the_list(personas, acme, monkeypatch):
+    monkeypatch.setattr("plixo.ledger.selectors.SEARCH_CAP", 2)
+    for i in range(4):
+        PaymentFactory(organization=personas.org, reference=f"BULK-{i}")
+    body = personas.client_for(Role.CONTROLLER).get(reverse("ledger:payment-list"), {"q": "bulk"})
+
+    assert _references(body.content.decode()) == {f"BULK-{i}" for i in range(4)}
+
+
+def test_a_short_payment_search_is_refused_and_the_filter_kept(personas, acme):
+    PaymentFactory(
+        organization=personas.org,
+        reference="ACH-FULL",
+        amount=Decimal("50.00"),
+        allocated_amount=Decimal("50.00"),
+    )
+    response = personas.client_for(Role.CONTROLLER).get(
+        reverse("ledger:payment-list"), {"q": "ac", "unapplied": "on"}
+    )
+
+    body = response.content.decode()
+    assert "Type at least 3 characters to search." in body
+    assert _references(body) == {"WIRE-77"}
+
+
+def test_a_refunded_payment_has_nothing_left_to_apply(personas, acme):
+    PaymentFactory(
+        organization=personas.org,
+        reference="REFUNDED",
+        amount=Decimal("80.00"),
+        allocated_amount=Decimal("30.00"),
+        refunded_amount=Decimal("50.00"),
+    )
+    body = personas.client_for(Role.CONTROLLER).get(
+        reverse("ledger:payment-list"), {"unapplied": "on"}
+    )
+
+    assert _references(body.content.decode()) == {"WIRE-77"}

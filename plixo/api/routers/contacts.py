@@ -6,7 +6,7 @@ from django.utils import timezone
 from ninja import Query, Router, Status
 
 from plixo.api.auth import api_requires
-from plixo.api.common import paginate, referenced, responses
+from plixo.api.common import paginate_keyset, referenced, responses
 from plixo.api.schemas import ContactCreate, ContactOut, ContactPage, ContactUpdate, PageParams
 from plixo.api.schemas_comms import ContactSuppress
 from plixo.api.selectors import contact_list as contact_list_query
@@ -16,6 +16,7 @@ from plixo.ledger import selectors, services
 from plixo.ledger.models import LedgerError
 
 router = Router(tags=["contacts"])
+CONTACT_ORDER = ("id",)
 
 
 @router.get("", response=responses({200: ContactPage}, 422), summary="List contacts")
@@ -23,8 +24,9 @@ router = Router(tags=["contacts"])
 def contact_list(
     request, page: Query[PageParams], customer: UUID | None = None, search: str | None = None
 ):
-    """Contacts the key may see; `customer` narrows to one customer, `search` matches name or
-    email."""
+    """Contacts the key may see, in the order they were added; `customer` narrows to one
+    customer, `search` matches name or email. Pages by `offset` (up to 10,000) or by
+    `next_cursor` at any depth."""
     owner = None
     if customer is not None:
         owner = referenced(
@@ -33,7 +35,7 @@ def contact_list(
             what="customer",
         )
     qs = contact_list_query(membership=request.membership, customer=owner, search=search)
-    return paginate(qs, page)
+    return paginate_keyset(qs, page, ordering=CONTACT_ORDER)
 
 
 @router.get("/{contact_id}", response=responses({200: ContactOut}, 404), summary="Get a contact")

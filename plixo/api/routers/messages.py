@@ -5,7 +5,7 @@ from uuid import UUID
 from ninja import Query, Router
 
 from plixo.api.auth import api_requires
-from plixo.api.common import paginate, referenced, responses
+from plixo.api.common import paginate_keyset, referenced, responses
 from plixo.api.schemas import PageParams
 from plixo.api.schemas_comms import MessageFilters, MessageOut, MessagePage
 from plixo.comms import services
@@ -44,9 +44,9 @@ def message_list(request, page: Query[PageParams], filters: Query[MessageFilters
         qs = qs.filter(status=Message.Status.QUEUED).exclude(hold_reason="")
     elif filters.status is not None:
         qs = qs.filter(status=filters.status)
-    # (organization, status, created_at) is indexed: the newest first, with the id to break
-    # ties so that pages never overlap.
-    return paginate(qs.order_by("-created_at", "-id"), page)
+    # (organization, created_at, id) and (organization, status, created_at, id) are indexed:
+    # the newest first, with the id to break ties so that pages never overlap.
+    return paginate_keyset(qs, page, ordering=("-created_at", "-id"))
 
 
 @router.get("/{message_id}", response=responses({200: MessageOut}, 404), summary="Get a message")
