@@ -10,10 +10,49 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
+from pydantic import AfterValidator, AwareDatetime
+from pydantic_core import PydanticCustomError
 
 from plixo.core.money import quantize
+from plixo.core.text import DATE_MAX, DATE_MIN, date_problem, text_problem
 from plixo.ledger.models import PaymentMethod
 from plixo.ledger.selectors import customer_open_balances
+
+
+def _text_checked(single_line: bool):
+    def check(value: str) -> str:
+        problem = text_problem(value, single_line=single_line)
+        if problem:
+            raise PydanticCustomError("invalid_text", "The text {problem}.", {"problem": problem})
+        return value
+
+    return check
+
+
+# A one-line text (names, subjects, addresses) and a multi-line one (bodies).
+Line = Annotated[str, AfterValidator(_text_checked(single_line=True))]
+Text = Annotated[str, AfterValidator(_text_checked(single_line=False))]
+
+
+def _date_checked(value):
+    problem = date_problem(value)
+    if problem:
+        raise PydanticCustomError("date_range", "The date {problem}.", {"problem": problem})
+    return value
+
+
+# Every date the API accepts is within DATE_MIN..DATE_MAX, and every time carries its zone
+# (a time without one is refused, never guessed).
+Day = Annotated[
+    dt.date,
+    AfterValidator(_date_checked),
+    Field(description=f"ISO 8601 date, {DATE_MIN:%Y-%m-%d} to {DATE_MAX:%Y-%m-%d}."),
+]
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_date_checked),
+    Field(description="ISO 8601 date and time with its offset, e.g. 2030-01-01T09:00:00Z."),
+]
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -139,7 +178,7 @@ CustomerSort = Literal["name", "-name", "balance", "-balance"]
 
 
 class CustomerFilters(Schema):
-    search: str | None = Field(None, max_length=200)
+    search: Line | None = Field(None, max_length=200)
     currency: CurrencyCode | None = Field(
         None, description="Only customers with something open in this currency."
     )
@@ -176,12 +215,12 @@ class CustomerPage(Schema):
 
 
 class CustomerCreate(Schema):
-    external_id: str = Field(min_length=1, max_length=100)
-    name: str = Field(min_length=1, max_length=255)
-    segment: str = Field("", max_length=60)
-    owner_email: str | None = Field(None, description="Email of a member of the organization.")
-    time_zone: str | None = Field(None, description="IANA zone; the organization's if omitted.")
-    country: str = Field("", max_length=2, description="ISO 3166 alpha-2")
+    external_id: Line = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=255)
+    segment: Line = Field("", max_length=60)
+    owner_email: Line | None = Field(None, description="Email of a member of the organization.")
+    time_zone: Line | None = Field(None, description="IANA zone; the organization's if omitted.")
+    country: Line = Field("", max_length=2, description="ISO 3166 alpha-2")
     currency: CurrencyCode | None = Field(None, description="The organization's if omitted.")
     risk_score: int = Field(0, ge=0, le=100)
 
@@ -189,12 +228,12 @@ class CustomerCreate(Schema):
 # Fields of an update are optional; a field that is sent is set, `null` only where it means
 # "none" (the owner, a suppression end).
 class CustomerUpdate(Schema):
-    external_id: str = Field(None, min_length=1, max_length=100)
-    name: str = Field(None, min_length=1, max_length=255)
-    segment: str = Field(None, max_length=60)
-    owner_email: str | None = None
-    time_zone: str = Field(None, max_length=64)
-    country: str = Field(None, max_length=2)
+    external_id: Line = Field(None, min_length=1, max_length=100)
+    name: Line = Field(None, min_length=1, max_length=255)
+    segment: Line = Field(None, max_length=60)
+    owner_email: Line | None = None
+    time_zone: Line = Field(None, max_length=64)
+    country: Line = Field(None, max_length=2)
     currency: CurrencyCode = None
     risk_score: int = Field(None, ge=0, le=100)
 
@@ -226,21 +265,21 @@ class ContactPage(CursorPage):
 
 class ContactCreate(Schema):
     customer: UUID
-    email: str = Field(min_length=3, max_length=254)
-    name: str = Field("", max_length=200)
-    role: str = Field("", max_length=60)
+    email: Line = Field(min_length=3, max_length=254)
+    name: Line = Field("", max_length=200)
+    role: Line = Field("", max_length=60)
     is_primary: bool = False
-    suppressed_until: dt.datetime | None = None
-    suppression_reason: str = Field("", max_length=200)
+    suppressed_until: Moment | None = None
+    suppression_reason: Line = Field("", max_length=200)
 
 
 class ContactUpdate(Schema):
-    email: str = Field(None, min_length=3, max_length=254)
-    name: str = Field(None, max_length=200)
-    role: str = Field(None, max_length=60)
+    email: Line = Field(None, min_length=3, max_length=254)
+    name: Line = Field(None, max_length=200)
+    role: Line = Field(None, max_length=60)
     is_primary: bool = None
-    suppressed_until: dt.datetime | None = None
-    suppression_reason: str = Field(None, max_length=200)
+    suppressed_until: Moment | None = None
+    suppression_reason: Line = Field(None, max_length=200)
 
 
 # --- invoices --------------------------------------------------------------------------------
@@ -286,7 +325,7 @@ class InvoiceFilters(Schema):
     overdue: OverdueFilter | None = Field(
         None, description='An aging bucket of open invoices, or "any" for every overdue one.'
     )
-    search: str | None = Field(
+    search: Line | None = Field(
         None,
         min_length=3,
         max_length=200,
@@ -303,22 +342,22 @@ class InvoiceFilters(Schema):
 
 class InvoiceCreate(Schema):
     customer: UUID
-    number: str = Field(min_length=1, max_length=100)
-    issue_date: dt.date
-    due_date: dt.date
+    number: Line = Field(min_length=1, max_length=100)
+    issue_date: Day
+    due_date: Day
     currency: CurrencyCode | None = Field(None, description="The customer's if omitted.")
     amount: MoneyIn
-    po_number: str = Field("", max_length=100)
-    description: str = Field("", max_length=5000)
+    po_number: Line = Field("", max_length=100)
+    description: Text = Field("", max_length=5000)
 
 
 class InvoiceUpdate(Schema):
-    issue_date: dt.date = None
-    due_date: dt.date = None
+    issue_date: Day = None
+    due_date: Day = None
     currency: CurrencyCode = None
     amount: MoneyIn = None
-    po_number: str = Field(None, max_length=100)
-    description: str = Field(None, max_length=5000)
+    po_number: Line = Field(None, max_length=100)
+    description: Text = Field(None, max_length=5000)
 
 
 class TimelineEventOut(Schema):
@@ -417,11 +456,11 @@ class AllocationIn(Schema):
 
 
 class PaymentCreate(Schema):
-    reference: str = Field(min_length=1, max_length=120)
+    reference: Line = Field(min_length=1, max_length=120)
     amount: MoneyIn
     currency: CurrencyCode
-    received_at: dt.datetime | None = Field(None, description="Now if omitted.")
+    received_at: Moment | None = Field(None, description="Now if omitted.")
     method: PaymentMethod = PaymentMethod.OTHER
     customer: UUID | None = None
-    memo: str = Field("", max_length=500)
+    memo: Text = Field("", max_length=500)
     allocations: list[AllocationIn] = Field(default_factory=list, max_length=500)

@@ -17,10 +17,9 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, AwareDatetime
 from pydantic_core import PydanticCustomError
 
-from plixo.api.schemas import CursorPage
+from plixo.api.schemas import CursorPage, Line, Text
 from plixo.comms.models import BODY_MAX, STEP_OFFSET_MAX, STEP_OFFSET_MIN, SUBJECT_MAX, Message
 from plixo.comms.services.cadences import MAX_STEPS
-from plixo.core.text import text_problem
 
 # Spelled out for the OpenAPI document; tests keep these in step with the comms tables
 # (`Tone`, `Message.Status`, `SUPPRESSION_KINDS`).
@@ -32,21 +31,6 @@ SuppressionKind = Literal["vacation", "relationship", "bounced", "complained", "
 SendingMode = Literal["live", "test"]
 
 CAP_MAX = 100_000
-
-
-def _text_checked(single_line: bool):
-    def check(value: str) -> str:
-        problem = text_problem(value, single_line=single_line)
-        if problem:
-            raise PydanticCustomError("invalid_text", "The text {problem}.", {"problem": problem})
-        return value
-
-    return check
-
-
-# A one-line text (names, subjects, addresses) and a multi-line one (bodies).
-Line = Annotated[str, AfterValidator(_text_checked(single_line=True))]
-Text = Annotated[str, AfterValidator(_text_checked(single_line=False))]
 
 
 def _email_or_blank(value: str) -> str:

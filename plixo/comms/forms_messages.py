@@ -9,6 +9,7 @@ from django.utils import timezone
 from plixo.comms.models import BODY_MAX, SUBJECT_MAX, Tone
 from plixo.comms.services import SUPPRESSION_KINDS
 from plixo.comms.services.suppression import MAX_SUPPRESSION
+from plixo.core.forms import DateField
 
 DRAFT_STATUSES = ("draft", "queued", "held")
 OUTBOX_TABS = ("queued", "sent", "failed", "cancelled")
@@ -49,7 +50,7 @@ class ContactSuppressForm(forms.Form):
         strip=True,
         help_text="e.g. “Back from parental leave in January”.",
     )
-    until = forms.DateField(
+    until = DateField(
         label="Reactivate on",
         required=False,
         input_formats=["%Y-%m-%d"],

@@ -5,6 +5,19 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from plixo.core.models import Membership, Role
 from plixo.core.money import MoneyError, parse_amount, quantize
+from plixo.core.text import date_problem
+
+
+def _date_in_range(value) -> None:
+    problem = date_problem(value)
+    if problem:
+        raise forms.ValidationError(f"The date {problem}.")
+
+
+class DateField(forms.DateField):
+    """A date field that refuses dates outside the product's range (`plixo.core.text`)."""
+
+    default_validators = [_date_in_range]
 
 
 class LoginForm(AuthenticationForm):

@@ -93,3 +93,79 @@ class OrganizationMiddleware:
                 request.organization = chosen.organization
                 structlog.contextvars.bind_contextvars(org=chosen.organization.slug, user=user.pk)
         return self.get_response(request)
+
+
+class InputGuardMiddleware:
+    """Two rules for every request, whatever view answers it:
+
+    - A NUL character in a query parameter, a form field or a JSON body is refused before any
+      view runs (PostgreSQL cannot store it and no text needs it): 422 in the API's error
+      shape under /api/, a 400 page elsewhere. Uploaded files are not text fields and pass;
+      provider webhooks keep their raw bodies (they are stored first, as delivered).
+    - Answers to a signed-in user or an API key are never stored by a browser or a proxy
+      (`Cache-Control: private, no-store`), unless the view said otherwise.
+    """
+
+    SKIP_BODY_PREFIXES = ("/webhooks/",)
+    FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        where = self._nul_in(request)
+        response = self._refuse(request, where) if where else self.get_response(request)
+        if not response.has_header("Cache-Control") and (
+            request.path.startswith("/api/")
+            or (hasattr(request, "user") and request.user.is_authenticated)
+        ):
+            response["Cache-Control"] = "private, no-store"
+        return response
+
+    def _nul_in(self, request: HttpRequest) -> tuple[str, str] | None:
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                return ("query", key.replace("\x00", ""))
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return None
+        if request.path.startswith(self.SKIP_BODY_PREFIXES):
+            return None
+        if request.content_type in self.FORM_TYPES:
+            try:
+                fields = request.POST
+            except Exception:  # noqa: BLE001 (a body over the limit: the view answers it)
+                return None
+            for key, values in fields.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    return ("body", key.replace("\x00", ""))
+        elif request.content_type == "application/json":
+            try:
+                body = request.body
+            except Exception:  # noqa: BLE001 (a body over the limit: the view answers it)
+                return None
+            if b"\\u0000" in body or b"\x00" in body:
+                return ("body", "")
+        return None
+
+    def _refuse(self, request: HttpRequest, where: tuple[str, str]) -> HttpResponse:
+        message = "Text may not contain a NUL character (\\u0000)."
+        if request.path.startswith("/api/"):
+            from django.http import JsonResponse
+
+            loc = [part for part in where if part]
+            detail = [{"loc": loc, "msg": message, "type": "invalid_text"}]
+            return JsonResponse(
+                {"detail": detail, "request_id": getattr(request, "request_id", None)},
+                status=422,
+            )
+        return render(
+            request,
+            "error.html",
+            {
+                "status": 400,
+                "title": "This request holds a character Plixo does not accept",
+                "message": message + " Remove it and try again; nothing was saved.",
+                "request_id": getattr(request, "request_id", None),
+            },
+            status=400,
+        )

@@ -16,7 +16,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from plixo.core.models import Organization, User
+from plixo.core.models import Membership, Organization, User
+from plixo.core.permissions import Cap, role_can
 from plixo.imports.models import (
     DateFormat,
     ImportBatch,
@@ -64,6 +65,7 @@ def import_batch_create(
     if kind not in ImportKind.values:
         raise ImportsError(f"Unknown import kind {kind!r}; use one of {', '.join(ImportKind)}.")
     _check_formats(date_format, number_format)
+    _check_kind_allowed(organization, kind, actor)
     size = getattr(upload, "size", None) or 0
     if size > MAX_UPLOAD_BYTES:
         raise ImportsError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024**3} GB.")
@@ -82,6 +84,26 @@ def import_batch_create(
     batch.size = batch.file.size
     batch.save()
     return batch
+
+
+# What each kind of import does beyond creating and updating records (every importer has
+# `ledger.edit`): a payments file records payments. Row effects (voiding, settling) are checked
+# per row by the loaders.
+KIND_CAPABILITIES = {ImportKind.PAYMENTS: (Cap.PAYMENTS_RECORD, "record payments")}
+
+
+def _check_kind_allowed(organization: Organization, kind: str, actor: User | None) -> None:
+    needed = KIND_CAPABILITIES.get(kind)
+    if actor is None or needed is None:
+        return
+    membership = Membership.objects.filter(
+        organization=organization, user=actor, is_active=True
+    ).first()
+    if membership is None or not role_can(membership.role, needed[0]):
+        role = membership.get_role_display() if membership else "no role"
+        raise ImportsError(
+            f"Your role ({role}) may not {needed[1]}, so it cannot import a {kind} file."
+        )
 
 
 def _check_formats(date_format: str | None, number_format: str | None) -> None:

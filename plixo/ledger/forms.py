@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils import timezone
 
+from plixo.core.forms import DateField
 from plixo.core.models import Membership
 from plixo.core.money import MoneyError, is_currency, parse_amount, quantize
 from plixo.ledger.models import Customer, Invoice, InvoiceStatus, PaymentMethod
@@ -135,9 +136,7 @@ class RecordPaymentForm(forms.Form):
         help_text="Check number, transfer id or remittance reference.",
     )
     amount = forms.DecimalField(max_digits=19, decimal_places=4)
-    received_on = forms.DateField(
-        label="Received on", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    received_on = DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     # No default: a payment recorded by hand is whatever the person saw arrive (a check, a
     # wire …); a preselected method would be recorded unread.
     method = forms.ChoiceField(choices=[("", "Choose…"), *PaymentMethod.choices])
@@ -213,9 +212,7 @@ class WriteOffForm(forms.Form):
 class RemainderPromiseForm(forms.Form):
     """PAY-4: after a partial payment, the payer's promise to pay what remains."""
 
-    promised_on = forms.DateField(
-        label="Promised for", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    promised_on = DateField(label="Promised for", widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label="Note", required=False, max_length=1000)
 
     def __init__(self, *args, today: dt.date, **kwargs):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 
+from plixo.core.forms import DateField
 from plixo.core.money import MoneyError, parse_amount, quantize
 
 MAX_ATTACHMENTS = 5
@@ -107,7 +108,7 @@ class PayForm(InvoiceForm):
 
 
 class PromiseForm(InvoiceForm):
-    promised_on = forms.DateField(label="I will pay on", widget=DateInput())
+    promised_on = DateField(label="I will pay on", widget=DateInput())
     note = forms.CharField(
         label="Note", required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -135,7 +136,7 @@ class PlanForm(InvoiceForm):
         choices=[(n, str(n)) for n in range(PLAN_MIN, PLAN_MAX + 1)],
         initial=3,
     )
-    first_on = forms.DateField(label="First payment on", widget=DateInput())
+    first_on = DateField(label="First payment on", widget=DateInput())
     reason = forms.CharField(
         label="Why do you need a plan?",
         max_length=2000,
@@ -147,9 +148,7 @@ class PlanForm(InvoiceForm):
         self.fields["first_on"].widget.attrs["min"] = self.today.isoformat()
         self.row_count = rows
         for i in range(rows):
-            self.fields[f"due_{i}"] = forms.DateField(
-                label=f"Payment {i + 1} date", widget=DateInput()
-            )
+            self.fields[f"due_{i}"] = DateField(label=f"Payment {i + 1} date", widget=DateInput())
             self.fields[f"amount_{i}"] = self._amount_field(f"Payment {i + 1} amount")
 
     @property

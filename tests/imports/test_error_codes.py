@@ -169,8 +169,12 @@ FILE_CASES = [
 ]
 
 
+# Rows whose effect the uploader's role may not bring about: cases in test_roles.py.
+ROLE_CASES = [("not_allowed",)]
+
+
 def test_every_error_code_has_a_case():
-    cases = ROW_CASES + FILE_CASES + MULTI_ROW_CASES + DETECTION_CASES
+    cases = ROW_CASES + FILE_CASES + MULTI_ROW_CASES + DETECTION_CASES + ROLE_CASES
     assert {case[0] for case in cases} == set(ERROR_CODES)
 
 
@@ -249,3 +253,28 @@ def test_a_row_with_several_problems_counts_once(run_import):
     batch = run_import("invoices", f"{INVOICE_HEADER}\nINV-1,C-1,Acme,bad,bad,XX,abc\n")
     assert batch.summary["rejected"] == 1
     assert sum(batch.summary["errors_by_code"].values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (
+            '"INV-2\nBcc: x@evil.example",C-2,Beta,2024-01-01,2024-01-31,USD,5.00',
+            "invoice_number",
+            "single line",
+        ),
+        (
+            "INV-\x0b2,C-2,Beta,2024-01-01,2024-01-31,USD,5.00",
+            "invoice_number",
+            "control character",
+        ),
+        ("INV-2,C-2,Beta,0001-01-01,2024-01-31,USD,5.00", "issue_date", "between 1970-01-01"),
+        ("INV-2,C-2,Beta,2024-01-01,9999-12-31,USD,5.00", "due_date", "between 1970-01-01"),
+    ],
+)
+def test_control_characters_and_dates_out_of_range_reject_the_row(run_import, row, column, message):
+    batch = run_import("invoices", f"{INVOICE_HEADER}\n{GOOD_INVOICE}\n{row}\n")
+
+    assert batch.summary["accepted"] == 1 and batch.summary["rejected"] == 1
+    [rejected] = reject_rows(batch)
+    assert rejected["column"] == column and message in rejected["message"]

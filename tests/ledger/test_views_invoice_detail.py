@@ -205,7 +205,7 @@ def test_overpayment_is_recorded_with_the_rest_unapplied(personas, invoice):
         ({"amount": "-5"}, "greater than zero"),
         ({"amount": "ten"}, "Enter a number."),
         ({"reference": ""}, "This field is required."),
-        ({"received_on": "2999-01-01"}, "cannot be received in the future"),
+        ({"received_on": "2100-01-01"}, "cannot be received in the future"),
         ({"received_on": "yesterday"}, "Enter a valid date."),
         ({"method": "bitcoin"}, "Select a valid choice."),
     ],
@@ -413,3 +413,41 @@ def test_record_payment_asks_for_the_method_instead_of_assuming_one(personas, in
 
     assert "This field is required." in response.content.decode()
     assert not invoice.allocations.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("received_on", "0001-01-01", "between 1970-01-01 and 2199-12-31"),
+        ("received_on", "9999-12-31", "between 1970-01-01 and 2199-12-31"),
+        ("reference", "ACH-1\r\nBcc: x@evil.example", "single line"),
+    ],
+)
+def test_record_payment_refuses_dates_out_of_range_and_broken_references(
+    personas, invoice, field, value, message
+):
+    response = _pay(personas.client_for(Role.CONTROLLER), invoice, **{field: value})
+
+    assert response.status_code in (200, 400)
+    assert message in response.content.decode()
+    assert not Payment.objects.exists()
+    # The invoice page still shows: nothing out of range was stored.
+    assert personas.client_for(Role.CONTROLLER).get(_url(invoice)).status_code == 200
+
+
+def test_a_nul_in_a_form_or_search_is_refused_and_nothing_saved(personas, invoice):
+    client = personas.client_for(Role.CONTROLLER)
+
+    posted = _pay(client, invoice, memo="paid\x00")
+    searched = client.get(reverse("ledger:invoice-list"), {"q": "INV\x00"})
+
+    assert posted.status_code == 400 and searched.status_code == 400
+    assert "does not accept" in searched.content.decode()
+    assert searched["X-Request-ID"] in searched.content.decode()
+    assert not Payment.objects.exists()
+
+
+def test_signed_in_pages_are_never_stored(personas, invoice):
+    response = personas.client_for(Role.CONTROLLER).get(_url(invoice))
+
+    assert response["Cache-Control"] == "private, no-store"

@@ -7,7 +7,14 @@ from ninja import Query, Router, Status
 
 from plixo.api.auth import api_requires
 from plixo.api.common import paginate_keyset, referenced, responses
-from plixo.api.schemas import ContactCreate, ContactOut, ContactPage, ContactUpdate, PageParams
+from plixo.api.schemas import (
+    ContactCreate,
+    ContactOut,
+    ContactPage,
+    ContactUpdate,
+    Line,
+    PageParams,
+)
 from plixo.api.schemas_comms import ContactSuppress
 from plixo.api.selectors import contact_list as contact_list_query
 from plixo.comms import services as comms_services
@@ -22,7 +29,7 @@ CONTACT_ORDER = ("id",)
 @router.get("", response=responses({200: ContactPage}, 422), summary="List contacts")
 @api_requires(Cap.LEDGER_VIEW)
 def contact_list(
-    request, page: Query[PageParams], customer: UUID | None = None, search: str | None = None
+    request, page: Query[PageParams], customer: UUID | None = None, search: Line | None = None
 ):
     """Contacts the key may see, in the order they were added; `customer` narrows to one
     customer, `search` matches name or email. Pages by `offset` (up to 10,000) or by
@@ -62,6 +69,7 @@ def contact_create(request, payload: ContactCreate):
     with transaction.atomic():
         contact = services.contact_create(customer=customer, **fields)
         _suppression_apply(request, contact, suppression)
+        contact.refresh_from_db()  # the answer is what was written, suppression included
     return Status(201, contact)
 
 
@@ -82,7 +90,7 @@ def contact_update(request, contact_id: UUID, payload: ContactUpdate):
     with transaction.atomic():
         contact = services.contact_update(contact=contact, **fields) if fields else contact
         _suppression_apply(request, contact, suppression)
-    contact.refresh_from_db()
+        contact.refresh_from_db()
     return contact
 
 

@@ -22,7 +22,7 @@ from plixo.comms.models import (
 )
 from plixo.core.models import Organization
 from plixo.core.money import MoneyError, is_currency, parse_amount
-from plixo.core.text import text_check
+from plixo.ledger.validation import text_check
 
 MAX_STEPS = 20
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 from plixo.comms.merge import MergeFieldError, template_check
 from plixo.comms.models import BODY_MAX, SUBJECT_MAX, CommsError, Message, Tone
 from plixo.core.models import User
-from plixo.core.text import text_check
 from plixo.ledger.models import TimelineEvent
+from plixo.ledger.validation import text_check
 
 
 def _locked(message: Message) -> Message:

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from plixo.comms.models import CommsError, Message
 from plixo.core.models import User
-from plixo.core.text import text_check
 from plixo.ledger.models import OPEN_STATUSES, Contact, Invoice, TimelineEvent
+from plixo.ledger.validation import text_check
 
 SUPPRESSION_KINDS = {
     "vacation": "Vacation",

@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 
 from plixo.core.models import validate_time_zone
 from plixo.core.money import currency_digits, is_currency
+from plixo.core.text import DATE_MAX, DATE_MIN, date_problem, text_problem
 from plixo.imports.pipeline.numbers import not_an_amount, parse_number
 from plixo.ledger.models import PaymentMethod
 
@@ -44,6 +45,7 @@ ERROR_CODES = {
     "incomplete_invoice": "Another line of the invoice was rejected",
     "ambiguous_dates": "Dates can be read two ways",
     "ambiguous_amounts": "Amounts can be read two ways",
+    "not_allowed": "Not allowed for the uploader's role",
 }
 
 MAX_LENGTHS = {
@@ -80,6 +82,9 @@ class Context:
 # --- values ---------------------------------------------------------------------------------
 
 
+MULTI_LINE_COLUMNS = {"description", "memo"}
+
+
 def text(values: dict, column: str, *, required: bool = False) -> str:
     value = values.get(column, "").strip()
     if required and not value:
@@ -87,6 +92,10 @@ def text(values: dict, column: str, *, required: bool = False) -> str:
     limit = MAX_LENGTHS.get(column)
     if limit and len(value) > limit:
         raise RowError(column, "invalid_value", f"{column} is longer than {limit} characters.")
+    if value and not value.isprintable():
+        problem = text_problem(value, single_line=column not in MULTI_LINE_COLUMNS)
+        if problem:
+            raise RowError(column, "invalid_value", f"{column} {problem}.")
     return value
 
 
@@ -152,6 +161,8 @@ def date(values: dict, column: str, ctx: Context, *, required: bool = True) -> d
             "malformed_date",
             f"{raw[:40]!r} is not a date ({_DATE_HINT.get(ctx.date_format, 'YYYY-MM-DD')}).",
         )
+    if not DATE_MIN <= parsed <= DATE_MAX:
+        raise RowError(column, "malformed_date", f"{raw[:40]!r}: the date {date_problem(parsed)}.")
     return parsed
 
 

@@ -13,11 +13,13 @@ from plixo.ledger.models import (
     Customer,
     LedgerError,
 )
+from plixo.ledger.validation import fields_check, text_check
 
 CUSTOMER_FIELDS = ("name", "segment", "owner", "time_zone", "country", "currency", "risk_score")
 
 
 def _clean_or_raise(obj, exclude: Iterable[str] = ()) -> None:
+    fields_check(obj)
     try:
         obj.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
@@ -127,8 +129,9 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
 def contact_suppress(*, contact: Contact, reason: str, until: dt.datetime | None = None) -> Contact:
     if not reason.strip():
         raise LedgerError("A suppression needs a reason.")
-    contact.suppression_reason = reason.strip()
+    contact.suppression_reason = text_check(reason, "The reason", single_line=True).strip()
     contact.suppressed_until = until
+    fields_check(contact, fields={"suppressed_until"})
     contact.save(update_fields=["suppression_reason", "suppressed_until", "updated_at"])
     return contact
 

@@ -18,6 +18,7 @@ from plixo.ledger.models import (
 from plixo.ledger.services.balances import Share, customer_balance_move
 from plixo.ledger.services.cadence import cadence_notify
 from plixo.ledger.services.timeline import _jsonable, _money, timeline_record
+from plixo.ledger.validation import date_check, text_check
 
 INVOICE_EDITABLE = ("issue_date", "due_date", "amount", "currency", "po_number", "description")
 
@@ -36,6 +37,8 @@ def _status_after_money_move(invoice: Invoice) -> str:
 
 
 def _validate_invoice_values(*, currency, amount, issue_date, due_date) -> Decimal:
+    date_check(issue_date, "The issue date")
+    date_check(due_date, "The due date")
     if not is_currency(currency):
         raise LedgerError(f"{currency!r} is not an ISO 4217 currency code.")
     try:
@@ -67,9 +70,11 @@ def invoice_create(
 ) -> Invoice:
     if customer.organization_id != organization.pk:
         raise LedgerError("That customer belongs to another organization.")
-    number = number.strip()
+    number = text_check(number, "The invoice number", single_line=True).strip()
     if not number:
         raise LedgerError("An invoice needs a number.")
+    text_check(po_number, "The PO number", single_line=True)
+    text_check(description, "The description")
     currency = currency.strip().upper()
     amount = _validate_invoice_values(
         currency=currency, amount=amount, issue_date=issue_date, due_date=due_date
@@ -106,6 +111,11 @@ def invoice_update(
     unknown = set(fields) - set(INVOICE_EDITABLE)
     if unknown:
         raise LedgerError(f"These invoice fields cannot be changed: {', '.join(sorted(unknown))}.")
+    for name, what in (("number", "The invoice number"), ("po_number", "The PO number")):
+        if name in fields:
+            text_check(fields[name], what, single_line=True)
+    if "description" in fields:
+        text_check(fields["description"], "The description")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if not invoice.is_open:
         raise LedgerError(

@@ -28,6 +28,7 @@ from plixo.ledger.services.balances import Share, customer_balance_move, custome
 from plixo.ledger.services.cadence import cadence_notify
 from plixo.ledger.services.invoices import _status_after_money_move
 from plixo.ledger.services.timeline import _money, timeline_record
+from plixo.ledger.validation import date_check, text_check
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,14 @@ def payment_record(
 ) -> Payment:
     """Record money received and apply it to invoices: balances, statuses and timelines move
     together, or not at all."""
-    reference = reference.strip()
+    reference = text_check(reference, "The reference", single_line=True).strip()
     if not reference:
         raise LedgerError("A payment needs a reference (check number, transfer id …).")
+    text_check(memo, "The memo")
+    if received_at is not None:
+        if timezone.is_naive(received_at):
+            raise LedgerError("The received time needs a time zone.")
+        date_check(received_at, "The received date")
     currency = currency.strip().upper()
     if not is_currency(currency):
         raise LedgerError(f"{currency!r} is not an ISO 4217 currency code.")

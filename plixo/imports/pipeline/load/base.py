@@ -3,8 +3,11 @@
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from plixo.core.models import Membership, Role
+from plixo.core.permissions import Cap, role_can
 from plixo.imports.models import ImportBatch
 from plixo.imports.pipeline.validate import RowError
 
@@ -40,6 +43,27 @@ class Loader(ABC):
         self.actor = batch.created_by
         self.actor_label = f"Import {batch.original_name}"[:200]
         self.zone = ZoneInfo(self.organization.time_zone)
+
+    @cached_property
+    def role(self) -> str | None:
+        """The uploader's role in the organization now; None for a batch run from the command
+        line (the server's operator), which may do everything."""
+        if self.batch.created_by_id is None:
+            return None
+        membership = Membership.objects.filter(
+            organization_id=self.org_id, user_id=self.batch.created_by_id, is_active=True
+        ).first()
+        return membership.role if membership else ""
+
+    def may(self, capability: Cap) -> bool:
+        return self.role is None or role_can(self.role, capability)
+
+    def not_allowed(self, column: str, action: str) -> RowError:
+        """A row whose effect the uploader may not bring about directly (R7)."""
+        label = Role(self.role).label if self.role in Role.values else "no role"
+        return RowError(
+            column, "not_allowed", f"Your role ({label}) may not {action}; the row was not loaded."
+        )
 
     def at_noon(self, day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, dt.time(12), tzinfo=self.zone)

@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from plixo.core.money import quantize
+from plixo.core.permissions import Cap
 from plixo.imports.pipeline.load.base import Loader, Outcome, conflict
 from plixo.imports.pipeline.load.customers import AMBIGUOUS, CustomerIndex
 from plixo.imports.pipeline.load.table import ImportTable
@@ -147,6 +148,15 @@ class InvoiceLoader(Loader):
                 raise conflict("status", str(exc)) from exc
         return _Plan(changes, settle, void, new_balance, status)
 
+    def _check_allowed(self, *, void: bool, settles: bool) -> None:
+        """An import does only what its uploader may do directly: voiding takes
+        `invoices.void`, and a balance below the amount (a settlement payment) takes
+        `payments.record`."""
+        if void and not self.may(Cap.INVOICES_VOID):
+            raise self.not_allowed("status", "void invoices")
+        if settles and not self.may(Cap.PAYMENTS_RECORD):
+            raise self.not_allowed("balance", "record payments")
+
     def load(self, rows, *, write):
         outcome = Outcome()
         if self.customer_index is None and rows:
@@ -192,6 +202,16 @@ class InvoiceLoader(Loader):
             row = pending.row
             invoice = existing.get(row["number"])
             if invoice is None:
+                try:
+                    self._check_allowed(
+                        void=row["status"] == "void",
+                        settles=row["status"] != "void"
+                        and row["balance"] is not None
+                        and row["balance"] < row["amount"],
+                    )
+                except RowError as error:
+                    outcome.rejects.append((pending, error))
+                    continue
                 new.append(pending)
                 continue
             customer = customers.get(row["customer_key"])
@@ -202,6 +222,8 @@ class InvoiceLoader(Loader):
                         f"Invoice {invoice.number} belongs to another customer in Plixo.",
                     )
                 plan = self.plan_update(invoice, row)
+                if plan is not None:
+                    self._check_allowed(void=plan.void, settles=plan.settle > 0)
             except RowError as error:
                 outcome.rejects.append((pending, error))
                 continue

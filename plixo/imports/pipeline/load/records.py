@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from plixo.core.permissions import Cap
 from plixo.imports.models import AgingRow
 from plixo.imports.pipeline.load.base import Loader, Outcome, conflict
 from plixo.imports.pipeline.validate import AGING_BUCKETS, RowError, aging_key
@@ -171,6 +172,10 @@ class PaymentLoader(Loader):
 
     def load(self, rows, *, write):
         outcome = Outcome()
+        if not self.may(Cap.PAYMENTS_RECORD):
+            # The upload is refused for such a role; a role changed since is caught here.
+            outcome.rejects = [(p, self.not_allowed("reference", "record payments")) for p in rows]
+            return outcome
         org = self.org_id
         existing = {
             p.reference: p
