@@ -4,7 +4,8 @@ Each benchmark prints a Markdown table (absolute figures and the ratio to a base
 the same run) to paste into docs/performance.md. `--full` runs the large sizes (1,000,000 rows);
 the default is a quicker run at 100,000. `tick` (P3) seeds 1,000,000 invoices unless
 `--invoices N` says otherwise. `webhooks` (P5) delivers 2,000 signed Stripe events (10,000 with
-`--full`).
+`--full`). `lists` (P8) times every staff list page and list API route on an organization of
+100,000 invoices (1,000,000 with `--full`).
 """
 
 import argparse

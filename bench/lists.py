@@ -157,12 +157,12 @@ def _pages() -> list[Target]:
         Target("/api/v1/contacts"),
         Target("/api/v1/contacts?search={word}"),
         Target("/api/v1/contacts?customer={customer}"),
-        Target("/api/v1/contacts?offset={contact_offset}", label="/api/v1/contacts last page"),
+        Target("/api/v1/contacts", deep=DEEP, label=f"/api/v1/contacts {DEEP} pages in (cursor)"),
         Target("/api/v1/messages"),
         Target("/api/v1/messages?status=draft"),
         Target("/api/v1/messages?status=held", rows=False),
         Target("/api/v1/messages?invoice={drafted_invoice}", label="/api/v1/messages?invoice=<id>"),
-        Target("/api/v1/messages?offset={message_offset}", label="/api/v1/messages last page"),
+        Target("/api/v1/messages", deep=DEEP, label=f"/api/v1/messages {DEEP} pages in (cursor)"),
         Target("/api/v1/cadences"),
     ]
     return pages

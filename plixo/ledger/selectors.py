@@ -138,7 +138,7 @@ def invoice_list(
     status: str | None = None,
     customer: Customer | None = None,
     overdue: str | None = None,
-    search: "str | InvoiceSearch | None" = None,
+    search: "str | TextSearch | None" = None,
     sort: str | None = None,
     currency: str | None = None,
     today: dt.date | None = None,
@@ -168,7 +168,7 @@ def invoice_list(
             )
     if isinstance(search, str) and search.strip():
         search = invoice_search(membership=membership, term=search)
-    if isinstance(search, InvoiceSearch):
+    if isinstance(search, TextSearch):
         qs = qs.filter(search.condition)
     if sort in ("customer", "-customer"):
         # Said again on the customer's side, so the database can walk the customers' name index
@@ -214,12 +214,14 @@ _WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
-class InvoiceSearch:
+class TextSearch:
+    """A search's condition on its list, and whether it is broad."""
+
     condition: Q
     broad: bool  # matches all through the ledger: listed in order, not counted
 
 
-def invoice_search(*, membership: Membership, term: str) -> InvoiceSearch:
+def invoice_search(*, membership: Membership, term: str) -> TextSearch:
     """Invoices whose number, PO number or description contains `term`, or whose customer's
     name or external id does (case-insensitive). Terms are at least `SEARCH_MIN_LENGTH`
     characters (forms and the API refuse shorter ones).
@@ -234,14 +236,14 @@ def invoice_search(*, membership: Membership, term: str) -> InvoiceSearch:
     # A term in every other invoice (a number prefix, "INV-") is seen in a sample of the ledger
     # at once; it would cost the text index most (every posting of its trigrams) for nothing.
     if _sample_hits(membership.organization_id, term) > SEARCH_CAP:
-        return InvoiceSearch(text | by_name, broad=True)
+        return TextSearch(text | by_name, broad=True)
     customers = list(
         _customer_matches(membership, term).values_list("id", flat=True)[: SEARCH_CUSTOMER_CAP + 1]
     )
     invoices = _invoice_match_ids(membership.organization_id, term, limit=SEARCH_CAP + 1)
     if len(customers) > SEARCH_CUSTOMER_CAP or len(invoices) > SEARCH_CAP:
-        return InvoiceSearch(text | by_name, broad=True)
-    return InvoiceSearch(Q(pk__in=invoices) | Q(customer_id__in=customers), broad=False)
+        return TextSearch(text | by_name, broad=True)
+    return TextSearch(Q(pk__in=invoices) | Q(customer_id__in=customers), broad=False)
 
 
 _SAMPLE_HITS = """
@@ -429,7 +431,7 @@ def customer_aging(*, customer: Customer, today: dt.date | None = None) -> list[
 
 
 def invoice_status_counts(
-    *, base: QuerySet[Invoice], search: "InvoiceSearch | None" = None
+    *, base: QuerySet[Invoice], search: "TextSearch | None" = None
 ) -> dict[str, Count]:
     """How many invoices of `base` (a filtered list, before its status filter) are in each
     status, "" for all and "open" for every open status: each counted up to a cap, one short
@@ -520,23 +522,23 @@ UNAPPLIED = Q(allocated_amount__lt=F("amount") - F("refunded_amount"))
 
 
 def payment_list(
-    *, membership: Membership, search: str | None = None, unapplied_only: bool = False
+    *, membership: Membership, search: TextSearch | None = None, unapplied_only: bool = False
 ) -> QuerySet[Payment]:
-    """Payments newest first, searchable by reference and customer name or external id (terms
-    of at least `SEARCH_MIN_LENGTH` characters)."""
+    """Payments newest first, narrowed by a `payment_search`."""
     qs = payments_visible(membership=membership).select_related("customer")
-    if search:
-        qs = qs.filter(payment_search(membership=membership, term=search))
+    if search is not None:
+        qs = qs.filter(search.condition)
     if unapplied_only:
         qs = qs.filter(UNAPPLIED)
     return qs.order_by(*PAYMENT_LIST_ORDER)
 
 
-def payment_search(*, membership: Membership, term: str) -> Q:
-    """Payments whose reference contains `term` or whose customer's name or external id does.
-    Matches come from the text indexes as a capped set of ids; a term matching more than
-    `SEARCH_CAP` payments or `SEARCH_CUSTOMER_CAP` customers is tested row by row as the list
-    walks newest first, which finds a page quickly because the matches are everywhere."""
+def payment_search(*, membership: Membership, term: str) -> TextSearch:
+    """Payments whose reference contains `term` or whose customer's name or external id does
+    (terms of at least `SEARCH_MIN_LENGTH` characters). Matches come from the text indexes as
+    a capped set of ids; a term matching more than `SEARCH_CAP` payments or
+    `SEARCH_CUSTOMER_CAP` customers is broad: tested row by row as the list walks newest first
+    (which finds a page quickly because the matches are everywhere) and not counted."""
     term = term.strip()
     customers = list(
         _customer_matches(membership, term).values_list("id", flat=True)[: SEARCH_CUSTOMER_CAP + 1]
@@ -549,9 +551,10 @@ def payment_search(*, membership: Membership, term: str) -> Q:
         payments = payments.filter(reference__icontains=term)
     ids = list(payments.values_list("id", flat=True)[: SEARCH_CAP + 1])
     if len(customers) > SEARCH_CUSTOMER_CAP or len(ids) > SEARCH_CAP:
-        return (
+        condition = (
             Q(reference__icontains=term)
             | Q(customer__name__icontains=term)
             | Q(customer__external_id__icontains=term)
         )
-    return Q(pk__in=ids) | Q(customer_id__in=customers)
+        return TextSearch(condition, broad=True)
+    return TextSearch(Q(pk__in=ids) | Q(customer_id__in=customers), broad=False)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from plixo.commitments.selectors import invoice_commitments
 from plixo.core.access import requires
-from plixo.core.paging import BadCursor, Count, Page, keyset_page
+from plixo.core.paging import UNCOUNTED, BadCursor, Count, Page, keyset_page
 from plixo.core.permissions import Cap, role_can
 from plixo.core.templatetags.plixo import money_text
 from plixo.ledger.forms import (
@@ -57,6 +57,7 @@ from plixo.ledger.selectors import (
     open_promises_total,
     org_today,
     payment_list,
+    payment_search,
 )
 from plixo.ledger.services import (
     AllocationRequest,
@@ -494,17 +495,14 @@ def payment_list_view(request):
     form = PaymentFilterForm(request.GET)
     form.is_valid()  # an invalid search lists without it and says why; the checkbox still holds
     data = {"q": "", "unapplied": False, **form.cleaned_data}
+    search = payment_search(membership=request.membership, term=data["q"]) if data["q"] else None
+    broad = search is not None and search.broad
     payments = payment_list(
-        membership=request.membership,
-        search=data["q"] or None,
-        unapplied_only=data["unapplied"],
+        membership=request.membership, search=search, unapplied_only=data["unapplied"]
     )
+    page = _cursor_page(request, payments, PAYMENT_LIST_ORDER, count=UNCOUNTED if broad else None)
     return render(
         request,
         "ledger/payment_list.html",
-        {
-            "form": form,
-            "page": _cursor_page(request, payments, PAYMENT_LIST_ORDER),
-            "filtered": bool(data["q"]),
-        },
+        {"form": form, "page": page, "filtered": bool(data["q"]), "broad_search": broad},
     )

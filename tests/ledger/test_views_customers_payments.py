@@ -268,6 +268,7 @@ def test_a_broad_payment_search_walks_the_list(personas, acme, monkeypatch):
     body = personas.client_for(Role.CONTROLLER).get(reverse("ledger:payment-list"), {"q": "bulk"})
 
     assert _references(body.content.decode()) == {f"BULK-{i}" for i in range(4)}
+    assert "listed newest first, but not counted" in body.content.decode()
 
 
 def test_a_short_payment_search_is_refused_and_the_filter_kept(personas, acme):
