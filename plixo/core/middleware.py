@@ -98,16 +98,16 @@ class OrganizationMiddleware:
 class InputGuardMiddleware:
     """Two rules for every request, whatever view answers it:
 
-    - A NUL character in a query parameter, a form field or a JSON body is refused before any
+    - A NUL character in a query parameter, a form field or an API body is refused before any
       view runs (PostgreSQL cannot store it and no text needs it): 422 in the API's error
-      shape under /api/, a 400 page elsewhere. Uploaded files are not text fields and pass;
-      provider webhooks keep their raw bodies (they are stored first, as delivered).
+      shape under /api/, a 400 page elsewhere. Multipart uploads are left to their views
+      (parsed after authentication, their fields checked by their forms); provider webhooks
+      keep their raw bodies (they are stored first, as delivered).
     - Answers to a signed-in user or an API key are never stored by a browser or a proxy
       (`Cache-Control: private, no-store`), unless the view said otherwise.
     """
 
     SKIP_BODY_PREFIXES = ("/webhooks/",)
-    FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -130,7 +130,11 @@ class InputGuardMiddleware:
             return None
         if request.path.startswith(self.SKIP_BODY_PREFIXES):
             return None
-        if request.content_type in self.FORM_TYPES:
+        if request.content_type == "multipart/form-data":
+            # Uploads are parsed by their views after authentication; their text fields are
+            # checked by the forms and schemas that read them.
+            return None
+        if request.content_type == "application/x-www-form-urlencoded":
             try:
                 fields = request.POST
             except Exception:  # noqa: BLE001 (a body over the limit: the view answers it)
@@ -138,7 +142,9 @@ class InputGuardMiddleware:
             for key, values in fields.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
                     return ("body", key.replace("\x00", ""))
-        elif request.content_type == "application/json":
+            return None
+        if request.path.startswith("/api/"):
+            # A JSON body, whatever content type the client sent it as.
             try:
                 body = request.body
             except Exception:  # noqa: BLE001 (a body over the limit: the view answers it)

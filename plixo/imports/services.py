@@ -45,6 +45,8 @@ MAX_UPLOAD_BYTES = 2 * 1024**3
 # A running import reports progress at least every chunk; this long without news means the
 # process running it is gone.
 STALL_AFTER = dt.timedelta(minutes=30)
+# An uploaded file waiting for its mapping to be confirmed is kept this long.
+PREVIEW_EXPIRES = dt.timedelta(days=1)
 
 
 class ImportsError(ValueError):
@@ -377,21 +379,44 @@ def import_file(
 
 
 def imports_fail_stalled(*, now: dt.datetime | None = None) -> int:
-    """Mark imports whose process went away (no progress for `STALL_AFTER`) as failed."""
+    """Mark imports whose process went away (no progress for `STALL_AFTER`) as failed, and
+    close previews nobody confirmed within `PREVIEW_EXPIRES` (their file is deleted)."""
     now = now or timezone.now()
-    return (
+    expired = list(
         ImportBatch.objects.filter(
             status=ImportStatus.VALIDATING,
-            started_at__isnull=False,
-            started_at__lt=now - STALL_AFTER,
-        )
-        .exclude(heartbeat_at__gte=now - STALL_AFTER)
-        .update(
-            status=ImportStatus.FAILED,
-            finished_at=now,
-            error=(
-                "The import stopped: the process running it went away. Rows loaded before that "
-                "stay loaded; no row was half-written. Upload the same file again to finish."
-            ),
+            started_at__isnull=True,
+            created_at__lt=now - PREVIEW_EXPIRES,
         )
     )
+    for batch in expired:
+        batch.file.delete(save=False)
+        batch.status, batch.finished_at = ImportStatus.FAILED, now
+        batch.error = (
+            "Not confirmed within a day: the preview expired and nothing was loaded. Upload the "
+            "file again to import it."
+        )
+        batch.save(update_fields=["status", "finished_at", "error", "file"])
+    stalled = ImportBatch.objects.filter(
+        status=ImportStatus.VALIDATING,
+        started_at__isnull=False,
+        started_at__lt=now - STALL_AFTER,
+    ).exclude(heartbeat_at__gte=now - STALL_AFTER)
+    for batch in stalled:
+        if batch.all_or_nothing:
+            kept = "Nothing was loaded (all or nothing). "
+        else:
+            kept = (
+                f"The first {batch.rows_done:,} rows were loaded and stay loaded; no row was "
+                "half-written. "
+            )
+        batch.status, batch.finished_at = ImportStatus.FAILED, now
+        batch.error = (
+            "The import stopped: the process running it went away. "
+            + kept
+            + "Upload the same file again to finish: rows already loaded are recognised and "
+            "left as they are."
+        )
+        batch.save(update_fields=["status", "finished_at", "error"])
+        expired.append(batch)
+    return len(expired)

@@ -99,7 +99,10 @@ JOBS: dict[str, JobSpec] = {
         ),
         JobSpec(
             name="imports.fail_stalled",
-            description="Mark imports whose worker went away as failed, so they can be re-run.",
+            description=(
+                "Mark imports whose worker went away as failed (so they can be re-run) and "
+                "expire previews nobody confirmed within a day."
+            ),
             every=timedelta(minutes=10),
             task_path="plixo.imports.tasks.imports_fail_stalled_task",
             result_format="{} stalled imports marked failed",

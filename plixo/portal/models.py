@@ -24,6 +24,13 @@ class LinkState(models.TextChoices):
     UNKNOWN = "unknown", "Not recognised"
 
 
+class LinkSource(models.TextChoices):
+    STAFF = "staff", "A member of staff"
+    EMAIL = "email", "An email to the payer"
+    RENEWAL = "renewal", "The payer's renewal request"
+    DEMO = "demo", "The demo set-up"
+
+
 class PortalLink(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -35,6 +42,14 @@ class PortalLink(models.Model):
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(
+        max_length=10,
+        choices=LinkSource.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="What issued the link; empty for links issued before it was recorded.",
     )
     consumed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from plixo.core.models import User
 from plixo.ledger.models import Contact, Invoice, LedgerError
 from plixo.ledger.services import timeline_record
-from plixo.portal.models import PortalEvent, PortalLink, PortalSession
+from plixo.portal.models import LinkSource, PortalEvent, PortalLink, PortalSession
 from plixo.portal.selectors import token_hash
 
 log = structlog.get_logger("plixo.portal")
@@ -51,6 +51,7 @@ def portal_link_issue(
     contact: Contact | None = None,
     actor: User | None = None,
     revoke_earlier: bool = True,
+    source: str = "",
 ) -> tuple[PortalLink, str]:
     """A new single-use link for the invoice; every earlier link of the invoice is revoked in
     the same transaction (PORTAL-2). Returns the link and its path `/p/<raw token>`.
@@ -83,6 +84,7 @@ def portal_link_issue(
         token_hash=token_hash(raw),
         created_at=now,
         created_by=actor,
+        source=source or (LinkSource.STAFF if actor is not None else ""),
         last_activity_at=now,
     )
     timeline_record(
@@ -251,7 +253,9 @@ def portal_link_email(*, invoice: Invoice, contact: Contact) -> bool:
         # No email during maintenance; the payer can ask again once the portal is back.
         log.info("portal.renew_skipped_maintenance", invoice=str(invoice.public_id))
         return False
-    _, path = portal_link_issue(invoice=invoice, contact=contact, revoke_earlier=False)
+    _, path = portal_link_issue(
+        invoice=invoice, contact=contact, revoke_earlier=False, source=LinkSource.RENEWAL
+    )
     context = {
         "invoice": invoice,
         "organization": invoice.organization,
@@ -282,5 +286,5 @@ def demo_portal_link(*, organization_slug: str = "demo", base_url: str | None = 
     )
     if invoice is None:
         return None
-    _, path = portal_link_issue(invoice=invoice)
+    _, path = portal_link_issue(invoice=invoice, source=LinkSource.DEMO)
     return f"{(base_url or settings.PLIXO_PUBLIC_URL).rstrip('/')}{path}"

@@ -380,11 +380,17 @@ def plan(request):
 
     head = PlanForm(request.POST, rows=0, **kwargs)
     submitting = request.POST.get("action") == "submit"
+    posted = _posted_rows(request.POST)
     # Laying out the rows needs only the count and first date; the reason can come after.
     head.fields["reason"].required = submitting
+    if not head.is_valid() and submitting and posted:
+        # Keep the rows the payer typed beside the errors: never reset them to an even split.
+        form = PlanForm(request.POST, rows=posted, **kwargs)
+        form.is_valid()
+        return render(request, "portal/plan.html", _base_context(request, invoice, form=form))
     if head.is_valid():
         count = head.cleaned_data["count"]
-        if not submitting or _posted_rows(request.POST) != count:
+        if not submitting or posted != count:
             initial = {**head.cleaned_data}
             try:
                 initial.update(_plan_rows_initial(invoice, count, head.cleaned_data["first_on"]))

@@ -144,3 +144,15 @@ def test_a_write_whose_answer_fails_is_rolled_back(controller_api, acme, monkeyp
 
     assert response.status_code == 500
     assert not Contact.objects.filter(email="new@payer.example").exists()
+
+
+def test_a_nul_is_refused_whatever_content_type_the_body_claims(controller_api):
+    response = controller_api.client.post(
+        PAYMENTS,
+        '{"reference": "NEW-PAY", "amount": "10.00", "currency": "US\\u0000"}',
+        content_type="text/plain",
+    )
+
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"][0]["msg"]
+    assert not Payment.objects.filter(reference="NEW-PAY").exists()

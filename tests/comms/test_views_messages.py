@@ -856,9 +856,11 @@ def test_pay_link_card_of_a_live_cadence_email(personas, customer, contact, live
 def test_pay_link_card_of_a_link_renewed_by_the_payer_is_unchanged(personas, draft):
     from plixo.portal.services import portal_link_issue
 
-    portal_link_issue(invoice=draft.invoice, contact=draft.contact, revoke_earlier=False)
+    portal_link_issue(
+        invoice=draft.invoice, contact=draft.contact, revoke_earlier=False, source="renewal"
+    )
     card = _paylink_card(personas.client_for(Role.AR_MANAGER), draft.invoice)
-    assert "by the payer’s renewal request" in card
+    assert "by the payer&#x27;s renewal request." in card
 
 
 def test_chip_counts_stop_at_the_cap_and_say_so(personas, monkeypatch):

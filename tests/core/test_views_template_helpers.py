@@ -167,3 +167,22 @@ def test_audit_changes_name_roles_and_format_limits():
 )
 def test_duration_words(delta, words):
     assert duration_words(delta) == words
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("Northwind Supply Co.", "Northwind Supply Co."), ("Acme", "Acme."), ("Yes!", "Yes!")],
+)
+def test_a_name_ending_a_sentence_gets_one_full_stop(name, shown):
+    from plixo.core.templatetags.plixo import sentence
+
+    assert sentence(name) == shown
+
+
+def test_the_team_page_never_doubles_the_full_stop(personas):
+    personas.org.name = "Northwind Supply Co."
+    personas.org.save()
+
+    body = personas.client_for(Role.CONTROLLER).get("/team/").content.decode()
+
+    assert "Northwind Supply Co.." not in body and "Northwind Supply Co." in body

@@ -58,7 +58,7 @@ def test_upload_previews_the_mapping_then_confirm_loads(personas):
     assert batch.organization.invoices.count() == 1
 
     history = client.get(reverse("imports:index")).content.decode()
-    assert "inv.csv" in history and "Loaded" in history
+    assert "inv.csv" in history and "Partly loaded" in history  # one row was rejected
 
 
 def test_preview_highlights_missing_required_headers(personas):
@@ -128,3 +128,43 @@ def test_reject_log_missing_from_storage_is_a_404_not_a_500(personas, tmp_path):
     client = personas.client_for(Role.AR_OPERATOR)
     response = client.get(f"/imports/{batch.public_id}/reject-log/")
     assert response.status_code == 404
+
+
+def test_a_load_that_accepted_nothing_does_not_read_as_loaded(personas):
+    client = personas.client_for(Role.CONTROLLER)
+    _upload(client, f"{HEADER}\nINV-1,C-1,Acme,2024-01-01,2024-01-31,USD,ten\n")
+    batch = ImportBatch.objects.get()
+    client.post(reverse("imports:batch-confirm", kwargs={"import_id": batch.public_id}))
+
+    history = client.get(reverse("imports:index")).content.decode()
+
+    assert "Nothing loaded" in history and "badge-ok" not in history
+
+
+def test_progress_before_the_first_rows_says_it_is_reading(personas):
+    client = personas.client_for(Role.CONTROLLER)
+    _upload(client, CSV)
+    batch = ImportBatch.objects.get()
+    ImportBatch.objects.filter(pk=batch.pk).update(started_at=batch.created_at, rows_total=0)
+
+    page = client.get(
+        reverse("imports:batch-progress", kwargs={"import_id": batch.public_id}),
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+
+    assert "Reading the file…" in page and "0 of about 0" not in page
+
+
+def test_a_pdf_uploaded_as_csv_is_named_for_what_it_is(personas):
+    client = personas.client_for(Role.CONTROLLER)
+    _upload(client, "%PDF-1.7\n%\u00e2\u00e3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    batch = ImportBatch.objects.get()
+    client.post(reverse("imports:batch-confirm", kwargs={"import_id": batch.public_id}))
+    batch.refresh_from_db()
+
+    page = client.get(
+        reverse("imports:batch-detail", kwargs={"import_id": batch.public_id})
+    ).content.decode()
+
+    assert "This is a PDF document, not a CSV file" in page
+    assert "NUL" not in page

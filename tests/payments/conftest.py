@@ -6,9 +6,9 @@ import subprocess
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from plixo.ledger import services as ledger
+from plixo.ledger.selectors import org_today
 from plixo.payments import services as payments
 from plixo.portal.services import portal_link_consume, portal_link_issue
 
@@ -29,7 +29,7 @@ def contact(customer):
 
 @pytest.fixture
 def invoice(personas, customer, contact):
-    today = timezone.now().date()
+    today = org_today(personas.org)  # the organization's date, as its documents count days
     return ledger.invoice_create(
         organization=personas.org,
         customer=customer,

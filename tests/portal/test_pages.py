@@ -139,6 +139,26 @@ def test_a_plan_is_laid_out_evenly_then_submitted(billed, payer):
     assert "plan_proposed" in _events(billed.invoice)
 
 
+def test_a_plan_with_an_error_keeps_the_rows_the_payer_typed(billed, payer):
+    first = timezone.now().date() + dt.timedelta(days=3)
+    data = {"action": "submit", "count": "2", "first_on": first.isoformat(), "reason": ""}
+    data |= {
+        "due_0": first.isoformat(),
+        "amount_0": "1000.00",
+        "due_1": (first + dt.timedelta(days=45)).isoformat(),
+        "amount_1": "250.00",
+    }
+
+    response = payer.post("/portal/plan/", data)
+
+    form = response.context["form"]
+    assert "This field is required." in response.content.decode()
+    assert form.row_count == 2
+    assert [form[f"amount_{i}"].value() for i in range(2)] == ["1000.00", "250.00"]
+    assert form["due_1"].value() == data["due_1"]
+    assert not billed.invoice.payment_plans.exists()
+
+
 def test_a_plan_the_service_refuses_shows_why(billed, payer):
     first = timezone.now().date() + dt.timedelta(days=3)
     data = {"action": "submit", "count": "2", "first_on": first.isoformat(), "reason": "Two halves"}

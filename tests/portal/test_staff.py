@@ -67,3 +67,30 @@ def test_the_api_refuses_a_void_invoice_with_a_message(personas, billed):
     )
     assert response.status_code == 400
     assert "void" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("source", "credited"),
+    [("renewal", "the payer's renewal request"), ("demo", "the demo set-up"), ("", "Plixo")],
+)
+def test_the_pay_link_card_says_who_issued_a_link_and_never_claims_it_was_sent(
+    personas, billed, source, credited
+):
+    from plixo.portal.services import portal_link_issue
+
+    portal_link_issue(invoice=billed.invoice, source=source)
+
+    page = personas.client_for(Role.AR_OPERATOR).get(_detail(billed.invoice)).content.decode()
+
+    assert "not sent by Plixo" in page and "Sent to" not in page
+    assert f"by {credited}." in page.replace("&#x27;", "'")
+
+
+def test_a_new_link_can_be_copied_in_one_click(personas, billed):
+    body = (
+        personas.client_for(Role.AR_OPERATOR)
+        .post(f"/invoices/{billed.invoice.public_id}/portal-link/")
+        .content.decode()
+    )
+
+    assert 'data-copy="#pay-link"' in body and ">Copy</button>" in body

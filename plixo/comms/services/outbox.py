@@ -398,7 +398,7 @@ def _send_claimed(
                     _timeline(message, "email_cancelled", {"count": 1, "reason": blocked}, now)
                 return "cancelled"
             link, path = portal_link_issue(
-                invoice=invoice, contact=contact, actor=None, revoke_earlier=False
+                invoice=invoice, contact=contact, actor=None, revoke_earlier=False, source="email"
             )
             real = merge_context(message, contact, sending, f"{settings.PLIXO_PUBLIC_URL}{path}")
             # What is stored (and shown to staff) never holds the raw token: a copy of the

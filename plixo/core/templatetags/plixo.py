@@ -541,3 +541,11 @@ def audit_changes(event, currency="USD"):
 
         rows.append(AuditChange(_field_label(key), text(before.get(key)), text(after.get(key))))
     return rows
+
+
+@register.filter
+def sentence(text):
+    """Text that ends a sentence, with one full stop: "Northwind Supply Co." stays as it is,
+    "Acme" becomes "Acme."."""
+    text = str(text).rstrip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."

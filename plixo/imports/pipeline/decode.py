@@ -34,8 +34,35 @@ class Dialect:
     delimiter: str
 
 
+# What finance users upload by mistake, by the bytes files of that kind start with.
+_NOT_CSV = (
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zipped file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)"),
+    (b"\x89PNG", "an image"),
+    (b"\xff\xd8\xff", "an image"),
+)
+_EXPORT_HINT = (
+    "In your spreadsheet or accounting product, export or save it as CSV and upload that."
+)
+
+
+def not_a_csv(stream: BinaryIO) -> None:
+    """Refuse a file that is plainly another format (a PDF, a workbook, an image), naming it."""
+    stream.seek(0)
+    head = stream.read(16)
+    stream.seek(0)
+    for magic, what in _NOT_CSV:
+        if head.startswith(magic):
+            raise UndecodableFile(f"This is {what}, not a CSV file. {_EXPORT_HINT}")
+
+
 def detect_encoding(stream: BinaryIO) -> str:
     """Scan the whole file once: UTF-8 (a BOM is dropped) or Windows-1252, else reject."""
+    not_a_csv(stream)
+    stream.seek(0)
+    if b"\x00" in stream.read(SAMPLE_BYTES):
+        raise UndecodableFile(f"This is not a CSV file: it holds binary data. {_EXPORT_HINT}")
     stream.seek(0)
     head = stream.read(len(codecs.BOM_UTF8))
     stream.seek(0)
@@ -149,8 +176,9 @@ def head_dialect(stream: BinaryIO) -> Dialect:
     stream.seek(0)
     sample = stream.read(SAMPLE_BYTES)
     stream.seek(0)
+    not_a_csv(stream)
     if b"\x00" in sample:
-        raise UndecodableFile("The file looks binary (it contains NUL bytes), not like a CSV file.")
+        raise UndecodableFile(f"This is not a CSV file: it holds binary data. {_EXPORT_HINT}")
     try:
         # A multi-byte character may be cut at the end of the sample.
         text = codecs.getincrementaldecoder("utf-8")().decode(sample)

@@ -18,8 +18,11 @@ from plixo.ledger.validation import fields_check, text_check
 CUSTOMER_FIELDS = ("name", "segment", "owner", "time_zone", "country", "currency", "risk_score")
 
 
-def _clean_or_raise(obj, exclude: Iterable[str] = ()) -> None:
-    fields_check(obj)
+def _clean_or_raise(obj, exclude: Iterable[str] = (), changed: Iterable[str] | None = None) -> None:
+    """Django's field validation, and the ledger's text and date checks on the fields being
+    written (`changed`; all of them for a new record): a value stored before a check existed
+    never blocks an unrelated edit."""
+    fields_check(obj, fields=None if changed is None else set(changed))
     try:
         obj.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
@@ -60,7 +63,7 @@ def customer_update(*, customer: Customer, **fields) -> Customer:
         setattr(customer, name, value)
     if "country" in fields:
         customer.country = (customer.country or "").upper()
-    _clean_or_raise(customer, exclude=["organization", "owner"])
+    _clean_or_raise(customer, exclude=["organization", "owner"], changed=fields)
     if (
         "external_id" in fields
         and Customer.objects.filter(
@@ -113,7 +116,7 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
     for name, value in fields.items():
         setattr(contact, name, value)
     contact.email = contact.email.strip().lower()
-    _clean_or_raise(contact, exclude=["organization", "customer"])
+    _clean_or_raise(contact, exclude=["organization", "customer"], changed=fields)
     if (
         Contact.objects.filter(customer_id=contact.customer_id, email=contact.email)
         .exclude(pk=contact.pk)

@@ -31,14 +31,14 @@ def _status_after_money_move(invoice: Invoice) -> str:
         return InvoiceStatus.PAID
     if invoice.status == InvoiceStatus.DISPUTED:
         return InvoiceStatus.DISPUTED
-    if invoice.balance < invoice.amount:
+    # "Partially paid" only when money was received: a balance lowered by a credit or a
+    # partial write-off alone leaves the invoice open.
+    if invoice.balance < invoice.amount and invoice.allocations.exists():
         return InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.OPEN
 
 
 def _validate_invoice_values(*, currency, amount, issue_date, due_date) -> Decimal:
-    date_check(issue_date, "The issue date")
-    date_check(due_date, "The due date")
     if not is_currency(currency):
         raise LedgerError(f"{currency!r} is not an ISO 4217 currency code.")
     try:
@@ -76,6 +76,8 @@ def invoice_create(
     text_check(po_number, "The PO number", single_line=True)
     text_check(description, "The description")
     currency = currency.strip().upper()
+    date_check(issue_date, "The issue date")
+    date_check(due_date, "The due date")
     amount = _validate_invoice_values(
         currency=currency, amount=amount, issue_date=issue_date, due_date=due_date
     )
@@ -116,6 +118,9 @@ def invoice_update(
             text_check(fields[name], what, single_line=True)
     if "description" in fields:
         text_check(fields["description"], "The description")
+    for name, what in (("issue_date", "The issue date"), ("due_date", "The due date")):
+        if name in fields:
+            date_check(fields[name], what)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if not invoice.is_open:
         raise LedgerError(

@@ -282,3 +282,23 @@
     }
   }
 })();
+
+// A button marked data-copy="#field" copies that field's value and says so.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+  if (!button) return;
+  var field = document.querySelector(button.getAttribute("data-copy"));
+  if (!field) return;
+  var label = button.textContent;
+  function done() {
+    button.textContent = button.getAttribute("data-copied-text") || "Copied";
+    window.setTimeout(function () { button.textContent = label; }, 2000);
+  }
+  field.select();
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+  } else {
+    document.execCommand("copy");
+    done();
+  }
+});

@@ -11,3 +11,12 @@ document.addEventListener("submit", function (event) {
   form.setAttribute("aria-busy", "true");
   window.setTimeout(function () { form.dataset.sent = ""; form.removeAttribute("aria-busy"); }, 8000);
 });
+
+// The plan form: choosing another number of installments lays the rows out again at once (the
+// same as pressing "Split evenly", which stays for browsers without JavaScript).
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (!field.name || field.name !== "count") return;
+  var layout = field.form && field.form.querySelector("[data-plan-layout]");
+  if (layout && !layout.disabled) layout.click();
+});
