@@ -108,7 +108,9 @@ def database_config() -> dict:
     if not url:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{DATA_DIR / 'plixo.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    # Seconds a connection is kept for reuse (PostgreSQL; `DATABASE_CONN_MAX_AGE`, default 60).
+    max_age = 0 if url.startswith("sqlite") else int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
+    config = dj_database_url.parse(url, conn_max_age=max_age)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the web process read while the worker writes; IMMEDIATE transactions take
         # the write lock up front instead of failing with "database is locked" on upgrade.

@@ -1,4 +1,5 @@
-"""Local development and the embedded demo: DEBUG on, a fixed key if none is given."""
+"""Local development and the embedded demo: DEBUG on unless DEBUG=0 (`plixo demo` serves with
+it off, so it shows Plixo's own error pages), a fixed key if none is given."""
 
 import os
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from io import StringIO
@@ -189,6 +190,27 @@ def test_supervisor_stops_everything_when_the_web_server_stops():
     assert any("web server stopped (exit code 3)" in m for m in messages)
 
 
+def test_supervisor_restarts_a_worker_that_dies_and_gives_up_when_it_keeps_dying(tmp_path):
+    starts = tmp_path / "starts"
+    crashing = [sys.executable, "-c", f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(1)"]
+    web = [sys.executable, "-c", "import time; time.sleep(3); raise SystemExit(0)"]
+    messages = []
+    supervisor = Supervisor(
+        children=[Child("web server", web, essential=True), Child("worker", crashing)],
+        write=messages.append,
+        grace_seconds=5,
+        restart_limit=3,
+    )
+    supervisor.start()
+    try:
+        supervisor.watch(poll_seconds=0.05)
+    finally:
+        supervisor.stop()
+    assert starts.read_text() == "xxxx"  # the first start and three restarts
+    assert sum("starting it again" in m for m in messages) == 3
+    assert any("it is not restarted again" in m for m in messages)
+
+
 def test_supervisor_kills_a_child_that_ignores_sigterm():
     stubborn = [
         sys.executable,
@@ -233,6 +255,14 @@ def test_plixo_demo_serves_and_sigterm_stops_all_processes(tmp_path):
         assert demo.poll() is None, demo.stdout.read()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=10) as page:  # noqa: S310
             assert page.status == 200
+        # Plixo's own error page with its request id, never Django's debug page of URLs.
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=10)  # noqa: S310
+        body = missing.value.read().decode()
+        assert missing.value.code == 404 and "Request ID" in body and "URLconf" not in body
+        css = f"http://127.0.0.1:{port}/static/plixo/plixo.css"
+        with urllib.request.urlopen(css, timeout=10) as sheet:  # noqa: S310
+            assert sheet.status == 200
         children = _children_of(demo.pid)
         assert len(children) == 3
     finally:

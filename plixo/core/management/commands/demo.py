@@ -42,6 +42,7 @@ class Child:
     argv: Sequence[str]
     essential: bool = False  # when an essential child exits, everything stops
     process: subprocess.Popen | None = None
+    restarts: list[float] = field(default_factory=list)  # when it was restarted (monotonic)
     reported: bool = False
 
 
@@ -54,13 +55,19 @@ class Supervisor:
     grace_seconds: float = 10.0
     env: dict = field(default_factory=lambda: dict(os.environ))
 
+    restart_limit: int = 5  # restarts of one child within `restart_window` before giving up
+    restart_window: float = 60.0
+
     def start(self) -> None:
         for child in self.children:
-            child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                list(child.argv),
-                env=self.env,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
+            self._spawn(child)
+
+    def _spawn(self, child: Child) -> None:
+        child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            list(child.argv),
+            env=self.env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
 
     def alive(self, name: str) -> bool:
         child = next(c for c in self.children if c.name == name)
@@ -76,9 +83,19 @@ class Supervisor:
                 if child.essential:
                     self.write(f"The {child.name} stopped (exit code {code}); stopping the rest.")
                     return code
-                if not child.reported:
+                # The worker or scheduler died: start it again, unless it keeps dying.
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < self.restart_window]
+                if len(child.restarts) < self.restart_limit:
+                    child.restarts.append(now)
+                    self.write(f"The {child.name} exited (exit code {code}); starting it again.")
+                    self._spawn(child)
+                elif not child.reported:
                     child.reported = True
-                    self.write(f"Warning: the {child.name} exited with code {code}.")
+                    self.write(
+                        f"Warning: the {child.name} exited with code {code} "
+                        f"{self.restart_limit} times within a minute; it is not restarted again."
+                    )
             time.sleep(poll_seconds)
 
     def stop(self) -> None:
@@ -177,6 +194,12 @@ class Command(BaseCommand):
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "plixo.settings.dev")
         env["PYTHONUNBUFFERED"] = "1"
+        # Plixo's own error pages (with the request id), not Django's debug pages listing every
+        # URL; static files are still served (WhiteNoise, from the app directories).
+        env.setdefault("DEBUG", "0")
+        # The development server runs each request in a new thread: a connection kept open
+        # for reuse would stay behind with its thread (PostgreSQL runs out of connections).
+        env.setdefault("DATABASE_CONN_MAX_AGE", "0")
         # Links in the emails the worker sends must point at this server's port.
         env.setdefault("PLIXO_PUBLIC_URL", f"http://{HOST}:{port}")
         supervisor = Supervisor(
