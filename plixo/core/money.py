@@ -8,9 +8,11 @@ units (Stripe's cents) are converted only at the boundary with `to_minor_units` 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import (
     format_currency,
     get_currency_precision,
+    get_decimal_symbol,
     list_currencies,
 )
 from django.core.exceptions import ValidationError
@@ -110,3 +112,70 @@ def format_money(amount, currency: str, locale: str = "en_US") -> str:
     if amount is None:
         return ""
     return format_currency(quantize(amount, currency), currency, locale=locale)
+
+
+_TYPED_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009'")
+
+
+def decimal_symbol(locale: str | None) -> str | None:
+    """The decimal separator people write in `locale` ("de_DE" -> ","), None if unknown."""
+    if not locale:
+        return None
+    try:
+        return get_decimal_symbol(Locale.parse(locale.replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        return None
+
+
+def parse_typed_amount(text: str, currency: str, *, locale: str | None) -> Decimal:
+    """An amount as a person types it, in their `locale` (a browser's language tag): "1,50"
+    and "1.250,50" in Germany, "1,250.50" in the US, "1 250,50" in France.
+
+    What reads one way only is read that way whatever the locale: the last of two different
+    separators is the decimal one ("1.250,50"), a separator repeated is grouping
+    ("1,250,000"), and one followed by other than three digits is decimal ("1,5", "12.50").
+    One separator followed by exactly three digits ("1,500") is a thousand in one locale and
+    one and a half in another: the payer's locale decides, and without one it is refused with
+    both readings named. The result must fit the currency's minor units."""
+    raw = text.strip()
+    compact = raw.translate(_TYPED_SPACES)
+    if not compact or not all(c.isdigit() or c in ",." for c in compact):
+        raise MoneyError(f"{raw[:40]!r} is not an amount; type digits, e.g. 1250.50.")
+    separators = [c for c in compact if c in ",."]
+    if not separators:
+        normalized = compact
+    elif len(set(separators)) == 2:
+        decimal = separators[-1]
+        group = "," if decimal == "." else "."
+        if compact.count(decimal) > 1:
+            raise MoneyError(f"{raw[:40]!r} is not an amount.")
+        normalized = compact.replace(group, "").replace(decimal, ".")
+    elif len(separators) > 1:
+        groups = compact.split(separators[0])
+        # Thousands grouping (1,250,000), or lakh grouping (12,50,000): the last group is three
+        # digits, the ones between two or three.
+        if not groups[0] or len(groups[-1]) != 3 or any(len(g) not in (2, 3) for g in groups[1:]):
+            raise MoneyError(f"{raw[:40]!r} is not an amount.")
+        normalized = "".join(groups)
+    else:
+        sep = separators[0]
+        whole, _, fraction = compact.partition(sep)
+        if len(fraction) != 3 or not whole:
+            normalized = f"{whole or '0'}.{fraction}"
+        else:
+            symbol = decimal_symbol(locale)
+            if currency_digits(currency) == 0:
+                symbol = "," if sep == "." else "."  # no decimals: it can only be grouping
+            elif symbol is None and sep == "." and currency_digits(currency) >= 3:
+                symbol = "."  # 12.340 KWD: three decimals are the currency's own
+            if symbol not in (",", "."):
+                large = int(whole + fraction)
+                small = Decimal(f"{whole}.{fraction}").normalize()
+                raise MoneyError(
+                    f"{raw} could be {large} or {small:f}: type the amount without a thousands "
+                    f"separator ({large} or {small:f}) so that it reads one way only."
+                )
+            normalized = f"{whole}.{fraction}" if symbol == sep else whole + fraction
+    if normalized.startswith(".") or normalized.endswith("."):
+        normalized = normalized.strip(".") or "0"
+    return parse_amount(normalized, currency)

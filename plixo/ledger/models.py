@@ -420,7 +420,14 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "received_at"]),
+            # The payments list's order (newest first, the id breaking ties between payments
+            # received at the same moment), read off the index a page at a time.
+            models.Index(
+                F("organization"),
+                F("received_at").desc(),
+                F("id").desc(),
+                name="payment_org_received",
+            ),
             # "With unapplied cash only", newest first; `UNAPPLIED` is the same condition.
             models.Index(
                 F("organization"),

@@ -8,18 +8,34 @@ from decimal import Decimal
 from django import forms
 
 from plixo.core.forms import DateField
-from plixo.core.money import MoneyError, parse_amount, quantize
+from plixo.core.money import (
+    MoneyError,
+    currency_digits,
+    decimal_symbol,
+    parse_typed_amount,
+    quantize,
+)
 
 MAX_ATTACHMENTS = 5
 PLAN_MIN, PLAN_MAX = 2, 24
 
 
 class AmountField(forms.CharField):
-    """Money typed by a person: "1,250.50" or "1250.5", in the invoice's currency."""
+    """Money typed by a person in the invoice's currency, read in the payer's locale: "1,50"
+    is one and a half in Germany, "1,250.50" a thousand in the US; what could be read both
+    ways is refused (see `parse_typed_amount`). The page shows the amount as it will be
+    recorded while the payer types (portal.js, from the data attributes)."""
 
-    def __init__(self, *, currency: str, **kwargs):
-        self.currency = currency
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+    def __init__(self, *, currency: str, locale: str | None = None, **kwargs):
+        self.currency, self.locale = currency, locale
+        attrs = {
+            "inputmode": "decimal",
+            "data-amount-preview": "",
+            "data-currency": currency,
+            "data-digits": str(currency_digits(currency)),
+            "data-decimal": decimal_symbol(locale) or "",
+        }
+        kwargs.setdefault("widget", forms.TextInput(attrs=attrs))
         super().__init__(**kwargs)
 
     def clean(self, value):
@@ -27,7 +43,7 @@ class AmountField(forms.CharField):
         if value in (None, ""):
             return None
         try:
-            amount = parse_amount(value.replace(",", ""), self.currency)
+            amount = parse_typed_amount(value, self.currency, locale=self.locale)
         except MoneyError as exc:
             raise forms.ValidationError(str(exc)) from exc
         if amount <= 0:
@@ -45,8 +61,8 @@ class DateInput(forms.DateInput):
 class InvoiceForm(forms.Form):
     """A form about one invoice: amounts in its currency, capped at its balance."""
 
-    def __init__(self, *args, invoice, today: dt.date, **kwargs):
-        self.invoice, self.today = invoice, today
+    def __init__(self, *args, invoice, today: dt.date, locale: str | None = None, **kwargs):
+        self.invoice, self.today, self.locale = invoice, today, locale
         super().__init__(*args, **kwargs)
 
     @property
@@ -55,7 +71,9 @@ class InvoiceForm(forms.Form):
         return str(quantize(self.invoice.balance, self.invoice.currency))
 
     def _amount_field(self, label: str, **kwargs) -> AmountField:
-        return AmountField(currency=self.invoice.currency, label=label, **kwargs)
+        return AmountField(
+            currency=self.invoice.currency, locale=self.locale, label=label, **kwargs
+        )
 
     def clean_amount(self):
         amount = self.cleaned_data.get("amount")

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from plixo.commitments.services import plan_installments_even, plan_propose, promise_create
@@ -135,6 +136,16 @@ def _invoice(request) -> Invoice:
     """The session's invoice, read with the session at the start of this request (balance and
     status change as the payer acts, so it is never kept longer)."""
     return request.portal_session.invoice
+
+
+def payer_locale(request) -> str | None:
+    """The payer's first language from their browser (`Accept-Language`), which says how they
+    write amounts; None when the browser does not say."""
+    header = request.headers.get("Accept-Language", "")
+    for tag, _quality in parse_accept_lang_header(header[:255]):
+        if tag != "*":
+            return tag
+    return None
 
 
 def _base_context(request, invoice: Invoice, **extra) -> dict:
@@ -297,9 +308,9 @@ def pay(request):
     provider = provider_for(invoice.organization)
     if request.method == "GET":
         portal_event_record(invoice=invoice, kind=Kind.PAY_CLICKED, session=session)
-        form = PayForm(invoice=invoice, today=today)
+        form = PayForm(invoice=invoice, today=today, locale=payer_locale(request))
     else:
-        form = PayForm(request.POST, invoice=invoice, today=today)
+        form = PayForm(request.POST, invoice=invoice, today=today, locale=payer_locale(request))
         if form.is_valid():
             home = reverse("portal:home")
             try:
@@ -319,7 +330,7 @@ def pay(request):
                 # (a provider keeps an idempotent request's error for a day).
                 data = request.POST.copy()
                 data["attempt"] = new_attempt()
-                form = PayForm(data, invoice=invoice, today=today)
+                form = PayForm(data, invoice=invoice, today=today, locale=payer_locale(request))
                 form.is_valid()
                 form.add_error("amount", str(exc))
             else:
@@ -366,7 +377,7 @@ def plan(request):
     if closed := _closed(request, invoice):
         return closed
     today = org_today(invoice.organization)
-    kwargs = {"invoice": invoice, "today": today}
+    kwargs = {"invoice": invoice, "today": today, "locale": payer_locale(request)}
     if request.method == "GET":
         first_on = today + dt.timedelta(days=7)
         initial = {"count": 3, "first_on": first_on}
@@ -430,7 +441,9 @@ def promise(request):
     if closed := _closed(request, invoice):
         return closed
     today = org_today(invoice.organization)
-    form = PromiseForm(request.POST or None, invoice=invoice, today=today)
+    form = PromiseForm(
+        request.POST or None, invoice=invoice, today=today, locale=payer_locale(request)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             promise_create(
@@ -466,6 +479,7 @@ def dispute(request):
         "invoice": invoice,
         "today": org_today(invoice.organization),
         "reason_choices": _reason_choices(),
+        "locale": payer_locale(request),
     }
     if request.method == "POST":
         form = DisputeForm(request.POST, request.FILES, **kwargs)

@@ -120,3 +120,52 @@ def test_absurdly_large_amounts_are_a_money_error_not_a_crash(value):
 
     with pytest.raises(MoneyError, match="too large"):
         parse_amount(value, "USD")
+
+
+@pytest.mark.parametrize(
+    ("typed", "locale", "expected"),
+    [
+        ("1,50", None, "1.50"),  # one separator, two digits: decimal, whatever the locale
+        ("1,50", "en-US", "1.50"),
+        ("12.5", "de-DE", "12.50"),
+        ("1.250,50", None, "1250.50"),  # two separators: the last is the decimal one
+        ("1,250.50", "de", "1250.50"),
+        ("1 250,50", "fr-FR", "1250.50"),
+        ("1,250,000", None, "1250000.00"),  # repeated: grouping
+        ("1,500", "de-DE", "1.50"),  # three digits: the locale decides
+        ("1,500", "en-GB", "1500.00"),
+        ("1.500", "de-DE", "1500.00"),
+        ("1.500", "de-CH", "1.50"),  # the Swiss write a decimal point
+        (",5", None, "0.50"),
+        ("1250", None, "1250.00"),
+    ],
+)
+def test_typed_amounts_read_in_the_payers_locale(typed, locale, expected):
+    from plixo.core.money import parse_typed_amount
+
+    assert parse_typed_amount(typed, "EUR", locale=locale) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("typed", "locale", "message"),
+    [
+        ("1,500", None, "could be 1500 or 1.5"),
+        ("1.500", "xx-unknown", "could be 1500 or 1.5"),
+        ("1,5,0", None, "is not an amount"),
+        ("12,50.00,1", None, "is not an amount"),
+        ("1.234", "en-US", "more decimal places than EUR allows"),
+        ("ten", None, "is not an amount"),
+    ],
+)
+def test_ambiguous_or_malformed_typed_amounts_are_refused(typed, locale, message):
+    from plixo.core.money import MoneyError, parse_typed_amount
+
+    with pytest.raises(MoneyError, match=message):
+        parse_typed_amount(typed, "EUR", locale=locale)
+
+
+def test_three_digits_after_a_separator_follow_the_currency_when_it_decides():
+    from plixo.core.money import parse_typed_amount
+
+    assert parse_typed_amount("1,500", "JPY", locale=None) == Decimal("1500")
+    assert parse_typed_amount("12.340", "KWD", locale=None) == Decimal("12.340")

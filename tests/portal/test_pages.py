@@ -3,6 +3,7 @@ events, renewal by email, and the demo portal."""
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -325,3 +326,35 @@ def test_plixo_demo_gets_a_working_link(billed, settings):
     assert url.startswith("http://127.0.0.1:8123/p/")
     assert Client().get(url.removeprefix("http://127.0.0.1:8123")).status_code == 200
     assert demo_portal_link(organization_slug="nowhere") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "language", "recorded"),
+    [("1,50", "de-DE,de;q=0.9", "1.50"), ("1,000", "en-US,en;q=0.9", "1000.00")],
+)
+def test_a_promised_amount_is_read_in_the_payers_language(billed, payer, typed, language, recorded):
+    on = timezone.now().date() + dt.timedelta(days=10)
+
+    response = payer.post(
+        "/portal/promise/",
+        {"promised_on": on.isoformat(), "amount": typed},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert billed.invoice.promises.get().amount == Decimal(recorded)
+
+
+def test_an_amount_that_reads_two_ways_is_refused_and_nothing_recorded(billed, payer):
+    on = timezone.now().date() + dt.timedelta(days=10)
+
+    response = payer.post("/portal/promise/", {"promised_on": on.isoformat(), "amount": "1,000"})
+
+    assert "could be 1000 or 1" in response.content.decode()
+    assert not billed.invoice.promises.exists()
+
+
+def test_amount_fields_carry_what_the_page_needs_to_show_the_recorded_amount(billed, payer):
+    page = payer.get("/portal/promise/", HTTP_ACCEPT_LANGUAGE="de-DE").content.decode()
+
+    assert "data-amount-preview" in page and 'data-decimal=","' in page
