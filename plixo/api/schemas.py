@@ -111,7 +111,7 @@ class PageParams(Schema):
         None,
         max_length=1000,
         description="`next_cursor` or `previous_cursor` of a page of the same list and sort "
-        "(lists that page by cursor: invoices, payments, contacts, messages).",
+        "(lists that page by cursor: customers, invoices, payments, contacts, messages).",
     )
 
 
@@ -207,10 +207,7 @@ class CustomerDetail(CustomerOut):
         return customer_open_balances(customer=obj)
 
 
-class CustomerPage(Schema):
-    count: int
-    limit: int
-    offset: int
+class CustomerPage(CursorPage):
     results: list[CustomerListItem]
 
 

@@ -15,7 +15,14 @@ from django.db import connection, transaction
 
 from plixo.commitments.models import CommitmentSource, PaymentPlan, PlanInstallment, Promise
 from plixo.core.models import User
-from plixo.core.money import MoneyError, currency_digits, is_currency, parse_amount, quantize
+from plixo.core.money import (
+    MoneyError,
+    currency_digits,
+    format_money,
+    is_currency,
+    parse_amount,
+    quantize,
+)
 from plixo.ledger.models import Contact, Invoice, LedgerError
 from plixo.ledger.selectors import org_today
 from plixo.ledger.services import timeline_record
@@ -106,7 +113,8 @@ def promise_create(
     amount = _amount(amount, invoice.currency, "The promised amount")
     if amount > invoice.balance:
         raise LedgerError(
-            f"The promised amount ({amount}) is more than the balance ({invoice.balance})."
+            f"The promised amount ({format_money(amount, invoice.currency)}) is more than the "
+            f"balance ({format_money(invoice.balance, invoice.currency)})."
         )
     promised_on = _as_date(promised_on, "The promise date")
     today = org_today(invoice.organization)
@@ -225,7 +233,8 @@ def plan_propose(
     total = sum((amount for _, amount in schedule), Decimal("0"))
     if total > invoice.balance:
         raise LedgerError(
-            f"The installments add up to {total}, more than the balance ({invoice.balance})."
+            f"The installments add up to {format_money(total, invoice.currency)}, more than the "
+            f"balance ({format_money(invoice.balance, invoice.currency)})."
         )
     label = _label(actor, actor_label)
     plan = PaymentPlan.objects.create(

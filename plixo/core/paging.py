@@ -98,10 +98,14 @@ def _value_of(row, path: str):
     return value
 
 
-def _field_of(model, path: str):
-    field = None
+def _field_of(queryset: QuerySet, path: str):
+    """The field a cursor column reads: a model field (through relations) or an annotation."""
+    annotation = queryset.query.annotations.get(path)
+    if annotation is not None:
+        return annotation.output_field
+    model, field = queryset.model, None
     for part in path.split("__"):
-        field = model._meta.get_field(part)
+        field = model._meta.pk if part == "pk" else model._meta.get_field(part)
         model = field.related_model or model
     return field
 
@@ -112,14 +116,16 @@ def _encode(values: list, ordering: tuple[str, ...], backwards: bool, index: int
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, model, ordering: tuple[str, ...]) -> tuple[list, bool, int | None]:
+def _decode(
+    cursor: str, queryset: QuerySet, ordering: tuple[str, ...]
+) -> tuple[list, bool, int | None]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
         if payload["o"] != list(ordering) or len(payload["v"]) != len(ordering):
             raise BadCursor("This page link belongs to another sort; start from the first page.")
         values = [
-            _field_of(model, name.lstrip("-")).to_python(text)
+            _field_of(queryset, name.lstrip("-")).to_python(text)
             for name, text in zip(ordering, payload["v"], strict=True)
         ]
         index = payload.get("i")
@@ -191,7 +197,7 @@ def keyset_page(
     count = count or capped_count(queryset)
     backwards, index = False, -1
     if cursor:
-        values, backwards, index = _decode(cursor, queryset.model, ordering)
+        values, backwards, index = _decode(cursor, queryset, ordering)
         queryset = queryset.filter(_after(ordering, values, backwards))
     order = tuple(_reverse(name) for name in ordering) if backwards else ordering
     rows = list(queryset.order_by(*order_by_terms(order, few=few))[: limit + 1])

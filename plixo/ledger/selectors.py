@@ -352,8 +352,8 @@ CUSTOMER_SORTS = {
     "name": ("name", "pk"),
     "-name": ("-name", "-pk"),
     # Balance sorts are within one currency (never across currencies): see `customer_list`.
-    "balance": ("balance_rows__open_units", "pk"),
-    "-balance": ("-balance_rows__open_units", "pk"),
+    "balance": ("open_units", "pk"),
+    "-balance": ("-open_units", "pk"),
 }
 
 
@@ -377,12 +377,19 @@ def customer_list(
     if sort.lstrip("-") == "balance" and not currency:
         currency = membership.organization.base_currency
     if currency:
+        # `open_units` reads the balance row the filter joined (an annotation after the
+        # filter reuses its join), so a cursor can compare it without a second join.
         qs = qs.filter(
             balance_rows__organization_id=membership.organization_id,
             balance_rows__currency=currency,
             balance_rows__open_units__gt=0,
-        )
+        ).annotate(open_units=F("balance_rows__open_units"))
     return qs.order_by(*CUSTOMER_SORTS[sort])
+
+
+def customer_list_ordering(sort: str | None) -> tuple[str, ...]:
+    """The columns a customer list page is ordered (and paged) by, for a `sort` name."""
+    return CUSTOMER_SORTS[sort if sort in CUSTOMER_SORTS else "name"]
 
 
 _OPEN_CURRENCIES_SQL = """

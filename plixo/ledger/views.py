@@ -8,7 +8,6 @@ from decimal import Decimal
 from functools import partial
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -42,6 +41,7 @@ from plixo.ledger.selectors import (
     customer_aging,
     customer_for,
     customer_list,
+    customer_list_ordering,
     customer_open_balances,
     customers_open_balances,
     invoice_allocations,
@@ -68,10 +68,6 @@ from plixo.ledger.services import (
 )
 
 PAGE_SIZE = 50
-
-
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 # --- invoices --------------------------------------------------------------------------------
@@ -439,8 +435,8 @@ def customer_list_view(request):
     customers = customer_list(
         membership=request.membership, search=data["q"] or None, currency=currency, sort=sort
     )
-    page = _page(request, customers)
-    shown = list(page)
+    page = _cursor_page(request, customers, customer_list_ordering(sort))
+    shown = page.rows
     balances = customers_open_balances(customers=shown)
     for customer in shown:
         # The chosen currency first, else the customer's own: the one most invoices use.

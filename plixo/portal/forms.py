@@ -15,6 +15,7 @@ from plixo.core.money import (
     parse_typed_amount,
     quantize,
 )
+from plixo.core.templatetags.plixo import money_text
 
 MAX_ATTACHMENTS = 5
 PLAN_MIN, PLAN_MAX = 2, 24
@@ -79,7 +80,8 @@ class InvoiceForm(forms.Form):
         amount = self.cleaned_data.get("amount")
         if amount is not None and amount > self.invoice.balance:
             raise forms.ValidationError(
-                f"That is more than the balance due ({self.balance_text} {self.invoice.currency})."
+                "That is more than the balance due "
+                f"({money_text(self.invoice.balance, self.invoice.currency, self.locale)})."
             )
         return amount
 

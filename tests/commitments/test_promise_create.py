@@ -92,8 +92,10 @@ def test_the_balance_not_the_amount_is_the_limit(invoice, org):
     invoice.status = "partially_paid"
     invoice.save()
     promise_create(invoice=invoice, amount="300.00", promised_on=TODAY)
-    with pytest.raises(LedgerError, match="more than the balance"):
+    with pytest.raises(LedgerError, match="more than the balance") as refused:
         promise_create(invoice=invoice, amount="300.01", promised_on=TODAY)
+    # Amounts in the message read as money, not as raw decimals.
+    assert "($300.01) is more than the balance ($300.00)" in str(refused.value)
 
 
 @pytest.mark.parametrize(

@@ -183,3 +183,34 @@ def test_the_consistency_check_catches_a_raw_write(personas):
     invoice = _invoice(org, CustomerFactory(organization=org), "R-1", "10")
     Invoice.objects.filter(pk=invoice.pk).update(balance=Decimal("4"))
     assert customer_balances_differences(organization=org)
+
+
+def test_balance_sorted_customers_page_by_cursor_through_ties(personas):
+    """The balance order pages by cursor: every customer once, in order, ties broken by id, and
+    a customer's other currencies never make it appear twice."""
+    org = personas.org
+    amounts = ["300", "100", "300", "200", "100", "300", "50"]
+    for n, amount in enumerate(amounts):
+        customer = CustomerFactory(organization=org, name=f"Tied {n}")
+        _invoice(org, customer, f"T-{n}", amount)
+        _invoice(org, customer, f"TE-{n}", "7", currency="EUR")
+    client = client_for_membership(personas.controller)
+
+    seen, cursor = [], None
+    while True:
+        params = {"sort": "-balance", "currency": "USD", "limit": 2}
+        body = client.get("/api/v1/customers", params | ({"cursor": cursor} if cursor else {}))
+        body = body.json()
+        seen += [(c["name"], c["open_balances"]) for c in body["results"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+
+    names = [name for name, _ in seen]
+    assert len(names) == len(set(names)) == len(amounts)
+    usd = [
+        Decimal(next(b["balance"] for b in balances if b["currency"] == "USD"))
+        for _, balances in seen
+    ]
+    assert usd == sorted(usd, reverse=True)
+    assert body["count"] == len(amounts) and body["count_is_exact"]

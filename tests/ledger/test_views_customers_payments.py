@@ -300,3 +300,25 @@ def test_a_refunded_payment_has_nothing_left_to_apply(personas, acme):
     )
 
     assert _references(body.content.decode()) == {"WIRE-77"}
+
+
+def test_customer_list_pages_by_cursor(personas):
+    for i in range(53):
+        CustomerFactory(organization=personas.org, name=f"Paged {i:03d}")
+    client = personas.client_for(Role.CONTROLLER)
+    url = reverse("ledger:customer-list")
+
+    first = client.get(url).content.decode()
+    following = re.search(r'href="\?([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = client.get(url + "?" + following).content.decode()
+    back = re.search(r'href="\?([^"]+)" rel="prev"', second).group(1).replace("&amp;", "&")
+
+    def names(body):
+        return re.findall(r">(Paged \d{3})</a>", body)
+
+    assert names(first) == [f"Paged {i:03d}" for i in range(50)]
+    assert names(second) == [f"Paged {i:03d}" for i in range(50, 53)]
+    assert "51–53 of 53 customers" in second
+    assert names(client.get(url + "?" + back).content.decode()) == names(first)
+    tampered = client.get(url, {"cursor": "not-a-cursor"}).content.decode()
+    assert names(tampered) == names(first) and "not valid" in tampered

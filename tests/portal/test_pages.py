@@ -83,6 +83,8 @@ def test_pay_rejects_bad_amounts_inline(payer):
         assert response.status_code == 200
         body = response.content.decode()
         assert 'class="error"' in body and message in body
+    balance = payer.post("/portal/pay/", {"amount": "99999"}).content.decode()
+    assert "more than the balance due ($" in balance  # formatted as money, not "1250.00 USD"
 
 
 def test_a_promise_needs_its_fields_and_shows_its_banner(billed, payer):

@@ -3,7 +3,7 @@ from uuid import UUID
 from ninja import Query, Router, Status
 
 from plixo.api.auth import api_requires
-from plixo.api.common import paginate, responses
+from plixo.api.common import paginate_keyset, responses
 from plixo.api.errors import ReferenceNotFound
 from plixo.api.schemas import (
     CustomerCreate,
@@ -39,8 +39,8 @@ def customer_list(request, page: Query[PageParams], filters: Query[CustomerFilte
     `currency`, only customers with something open in that currency; `sort=-balance` lists the
     largest open balance first, within `currency` (the organization's base currency when
     omitted): balances in different currencies are never compared. Each customer carries its
-    open balance per currency."""
-    result = paginate(
+    open balance per currency. Pages by cursor (`next_cursor`), like invoices."""
+    result = paginate_keyset(
         selectors.customer_list(
             membership=request.membership,
             search=filters.search,
@@ -48,6 +48,7 @@ def customer_list(request, page: Query[PageParams], filters: Query[CustomerFilte
             sort=filters.sort,
         ),
         page,
+        ordering=selectors.customer_list_ordering(filters.sort),
     )
     balances = selectors.customers_open_balances(customers=result["results"])
     for customer in result["results"]:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from plixo.core.models import Organization, User
-from plixo.core.money import MoneyError, is_currency, parse_amount
+from plixo.core.money import MoneyError, format_money, is_currency, parse_amount
 from plixo.ledger.models import (
     Customer,
     Invoice,
@@ -255,7 +255,8 @@ def invoice_write_off(
         raise LedgerError(str(exc)) from exc
     if amount <= 0 or amount > invoice.balance:
         raise LedgerError(
-            f"A write-off must be more than zero and at most the balance ({invoice.balance})."
+            "A write-off must be more than zero and at most the balance "
+            f"({format_money(invoice.balance, invoice.currency)})."
         )
     InvoiceAdjustment.objects.create(
         organization_id=invoice.organization_id,

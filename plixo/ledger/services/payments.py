@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from plixo.core.models import Organization, User
-from plixo.core.money import MoneyError, is_currency, parse_amount, quantize
+from plixo.core.money import MoneyError, format_money, is_currency, parse_amount, quantize
 from plixo.ledger.models import (
     Allocation,
     Customer,
@@ -93,7 +93,10 @@ def payment_record(
         wanted[request.invoice.pk] = wanted.get(request.invoice.pk, Decimal("0")) + share
     total = sum(wanted.values(), Decimal("0"))
     if total > amount:
-        raise LedgerError(f"Allocations ({total}) exceed the payment ({amount} {currency}).")
+        raise LedgerError(
+            f"Allocations ({format_money(total, currency)}) exceed the payment "
+            f"({format_money(amount, currency)})."
+        )
     # Lock invoices in one fixed order so two payments touching the same invoices never deadlock.
     invoices = list(Invoice.objects.select_for_update().filter(pk__in=wanted.keys()).order_by("pk"))
     for invoice in invoices:
@@ -108,8 +111,8 @@ def payment_record(
             )
         if wanted[invoice.pk] > invoice.balance:
             raise LedgerError(
-                f"Invoice {invoice.number}: {wanted[invoice.pk]} is more than its balance "
-                f"({invoice.balance})."
+                f"Invoice {invoice.number}: {format_money(wanted[invoice.pk], currency)} is more "
+                f"than its balance ({format_money(invoice.balance, currency)})."
             )
     if customer is None and invoices:
         customer_ids = {invoice.customer_id for invoice in invoices}
@@ -206,9 +209,9 @@ def refund_record(
         raise LedgerError("A refund amount must be greater than zero.")
     if amount > refundable:
         raise LedgerError(
-            f"The refund ({_money(amount, payment.currency)} {payment.currency}) is more than "
-            f"payment {payment.reference} has left to refund "
-            f"({_money(refundable, payment.currency)})."
+            f"The refund ({format_money(amount, payment.currency)}) is more than payment "
+            f"{payment.reference} has left to refund "
+            f"({format_money(refundable, payment.currency)})."
         )
     if source not in PaymentSource.values:
         raise LedgerError(f"Unknown payment source {source!r}.")
