@@ -181,3 +181,25 @@ def test_the_payers_pdf_keeps_internal_reasons_internal_and_asks_nothing_of_a_vo
     other.refresh_from_db()
     text = render(documents.invoice_document(other))
     assert "with your payment" not in text and "Issued twice" not in text
+
+
+def _text_boxes(document) -> list[str]:
+    """Each laid-out line fragment of a WeasyPrint document, in order."""
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    found, stack = [], [page._page_box for page in reversed(document.pages)]
+    while stack:
+        box = stack.pop()
+        if isinstance(box, TextBox):
+            found.append(box.text)
+        stack.extend(reversed(getattr(box, "children", [])))
+    return found
+
+
+def test_receipt_labels_stay_on_one_line_beside_a_long_reference(invoice):
+    _, payment = pay(invoice, amount="200.00", ref="sbx_pi_3PqLk2Lz9aQwErTy0uIoPaSd")
+    payment.reference = "WIRE-2026-11-30-HARBOR-FREIGHT-PARTNERS-REMITTANCE-0004471"
+    payment.save(update_fields=["reference"])
+    boxes = _text_boxes(documents.receipt_document(payment.receipt))
+    for label in ("Receipt number", "Payment date", "Reference"):
+        assert label in boxes, f"{label!r} wrapped: {boxes}"
