@@ -31,6 +31,7 @@ def harbor(transactional_db):
     for role, email, name in (
         (Role.AR_OPERATOR, "dana.reyes@harborlane.example", "Dana Reyes"),
         (Role.AR_MANAGER, "sam.okafor@harborlane.example", "Sam Okafor"),
+        (Role.CONTROLLER, "ines.moreau@harborlane.example", "Inès Moreau"),
     ):
         user = core.user_get_or_create(email=email, password=PASSWORD, full_name=name)
         core.membership_add(organization=org, user=user, role=role)
@@ -199,4 +200,30 @@ def test_customers_payments_team_and_ops_pages(request, harbor, live_server, scr
     expect(page.locator("main")).to_contain_text("comms.suppressions_reactivate")
     shoot(page, screenshots, "ops", viewport)
 
+    assert page.js_errors == [], page.js_errors
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_controller_changes_a_role_on_the_team_page(
+    request, harbor, live_server, screenshots, viewport
+):
+    page: Page = request.getfixturevalue(viewport)
+    sign_in(page, live_server.url, "ines.moreau@harborlane.example")
+    page.goto(f"{live_server.url}/team/")
+    row = page.get_by_role("row").filter(has_text="dana.reyes@harborlane.example")
+    row.locator("summary", has_text="Change").click()
+    save = row.get_by_role("button", name="Save change")
+    expect(save).to_be_visible()
+    width = page.viewport_size["width"]
+    # Every control of the open form is on screen, none cut off at the right edge.
+    for control in (save, row.get_by_label("Role"), row.get_by_label("Reason")):
+        box = control.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shoot(page, screenshots, "team-change", viewport)
+
+    row.get_by_label("Role").select_option(label="A/R Manager")
+    row.get_by_label("Reason").fill("Covers the month-end close")
+    save.click()
+    expect(page.locator("main")).to_contain_text("Covers the month-end close")
     assert page.js_errors == [], page.js_errors
