@@ -317,6 +317,26 @@ class Message(models.Model):
                 fields=["organization", "status", "created_at", "id"], name="msg_org_status"
             ),
             models.Index(fields=["organization", "created_at", "id"], name="msg_org_created"),
+            # Held emails (queued with a reason to wait): counted and listed on every drafts
+            # page. Few or none among many queued ones, so only they are indexed; without it
+            # SQLite reads every message of the organization to find there are none.
+            models.Index(
+                fields=["organization", "created_at", "id"],
+                name="msg_org_held",
+                condition=Q(status="queued") & ~Q(hold_reason=""),
+            ),
+            # The outbox tabs that join two statuses (queued & sending, failed & unknown): an
+            # index on one status range cannot give their newest first, so each has its own.
+            models.Index(
+                fields=["organization", "created_at", "id"],
+                name="msg_org_outbox_queued",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+            models.Index(
+                fields=["organization", "created_at", "id"],
+                name="msg_org_outbox_failed",
+                condition=Q(status__in=["failed", "unknown"]),
+            ),
             models.Index(fields=["status", "send_after"], name="msg_outbox_due"),
             models.Index(fields=["organization", "sent_at", "id"], name="msg_org_sent"),
             models.Index(fields=["approved_by", "sent_at"], name="msg_operator_sent"),
