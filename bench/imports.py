@@ -114,8 +114,7 @@ def _django_setup() -> None:
 
 
 def _customers(count: int, rng: random.Random) -> list[tuple]:
-    _django_setup()  # the seeding package (its word lists) imports models
-    from plixo.core.seeding import words
+    from plixo.seeding import words
 
     markets = [market for market in MARKETS for _ in range(market[1])]
     segments = [segment for segment in SEGMENTS for _ in range(segment[1])]

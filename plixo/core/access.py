@@ -4,6 +4,9 @@
 - `@member_required`: signed in and a member of some organization (no capability needed).
 - `@public`: no sign-in (login page, health check).
 
+Payer pages use `@portal_session_required` from `plixo.portal.gate`, which declares itself
+with `access_mark` like these.
+
 The attribute each decorator leaves on the view (`plixo_access`) is what the generated access
 test reads; a view without one fails that test.
 """
@@ -16,13 +19,14 @@ from django.core.exceptions import PermissionDenied
 from plixo.core.permissions import Cap, role_can
 
 
-def _mark(view, access):
+def access_mark(view, access):
+    """Declare what `view` needs: "public", "member", "portal" or a `Cap`."""
     view.plixo_access = access
     return view
 
 
 def public(view):
-    return _mark(view, "public")
+    return access_mark(view, "public")
 
 
 def _membership_or_redirect(request):
@@ -41,7 +45,7 @@ def member_required(view):
             return redirect
         return view(request, *args, **kwargs)
 
-    return _mark(wrapper, "member")
+    return access_mark(wrapper, "member")
 
 
 def requires(capability: Cap):
@@ -58,24 +62,6 @@ def requires(capability: Cap):
             return view(request, *args, **kwargs)
 
         wrapper.required_capability = capability
-        return _mark(wrapper, capability)
+        return access_mark(wrapper, capability)
 
     return decorator
-
-
-def portal_session_required(view):
-    """Payer pages: the request must carry a live portal session, opened from a payer link
-    (`request.session["portal_session"]`). The view gets it as `request.portal_session` and
-    reads only that session's invoice. Without one the answer is the "open your link" page
-    (403), which shows no invoice data. Staff sign-in plays no part here."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        from plixo.portal.gate import portal_session_gate
-
-        denied = portal_session_gate(request)
-        if denied is not None:
-            return denied
-        return view(request, *args, **kwargs)
-
-    return _mark(wrapper, "portal")

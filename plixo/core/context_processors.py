@@ -1,5 +1,3 @@
-from django.utils.functional import SimpleLazyObject
-
 from plixo.core.permissions import capabilities_for
 from plixo.core.templatetags.plixo import money_locale_activate
 
@@ -10,19 +8,9 @@ def plixo(request):
     # The `money` filter formats in the active organization's locale.
     money_locale_activate(organization.locale if organization is not None else None)
     return {
-        # Read only where a page shows the banner (people who can act on it), at most once.
-        "stripe_degraded": SimpleLazyObject(lambda: _stripe_degraded(organization)),
         "request_id": getattr(request, "request_id", ""),
         "current_membership": membership,
         "current_org": organization,
         "user_memberships": getattr(request, "memberships", []),
         "caps": capabilities_for(membership.role) if membership else frozenset(),
     }
-
-
-def _stripe_degraded(organization) -> str:
-    if organization is None:
-        return ""
-    from plixo.payments.selectors import stripe_degraded_reason
-
-    return stripe_degraded_reason(organization=organization)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from plixo.core.models import AuditEvent, Membership, Organization, Role, User
+from plixo.core.signals import organization_created
 
 
 def organization_create(
@@ -22,10 +23,8 @@ def organization_create(
     organization.full_clean()
     with transaction.atomic():
         organization.save()
-        # Every organization starts with cadences a manager can edit (friendly, firm, final).
-        from plixo.comms.services import default_cadences_ensure
-
-        default_cadences_ensure(organization)
+        # The apps above core give it what every organization starts with, in this transaction.
+        organization_created.send(sender=Organization, organization=organization)
     return organization
 
 

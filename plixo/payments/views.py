@@ -11,7 +11,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from plixo.core.access import portal_session_required, public, requires
+from plixo.core.access import public, requires
 from plixo.core.models import Organization
 from plixo.core.permissions import Cap
 from plixo.ledger.models import LedgerError
@@ -28,6 +28,7 @@ from plixo.payments.providers import SANDBOX_DECLINES, provider_named
 from plixo.payments.selectors import checkout_for_portal_session, receipt_for
 from plixo.payments.stripe import webhooks
 from plixo.portal.csrf import payer_csrf
+from plixo.portal.gate import portal_session_required
 
 PORTAL_HOME = "/portal/"
 

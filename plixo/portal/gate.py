@@ -1,9 +1,12 @@
-"""The check behind `@portal_session_required`: a live portal session, or the page that says
-how to get in."""
+"""`@portal_session_required` and the check behind it: a live portal session, or the page that
+says how to get in."""
+
+from functools import wraps
 
 from django.shortcuts import render
 from django.utils import timezone
 
+from plixo.core.access import access_mark
 from plixo.portal.selectors import SESSION_KEY, portal_session_live, portal_session_lookup
 from plixo.portal.services import portal_session_touch
 
@@ -40,3 +43,19 @@ def portal_session_gate(request):
         }
     context["status"] = 403
     return render(request, "portal/message.html", context, status=403)
+
+
+def portal_session_required(view):
+    """Payer pages: the request must carry a live portal session, opened from a payer link
+    (`request.session["portal_session"]`). The view gets it as `request.portal_session` and
+    reads only that session's invoice. Without one the answer is the "open your link" page
+    (403), which shows no invoice data. Staff sign-in plays no part here."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        denied = portal_session_gate(request)
+        if denied is not None:
+            return denied
+        return view(request, *args, **kwargs)
+
+    return access_mark(wrapper, "portal")

@@ -18,7 +18,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from plixo.commitments.services import plan_installments_even, plan_propose, promise_create
-from plixo.core.access import portal_session_required, public, requires
+from plixo.core.access import public, requires
 from plixo.core.permissions import Cap
 from plixo.disputes.attachments import AttachmentRejected
 from plixo.disputes.models import ReasonCode
@@ -33,6 +33,7 @@ from plixo.payments.services import checkout_create
 from plixo.portal import demo
 from plixo.portal.csrf import payer_csrf
 from plixo.portal.forms import DisputeForm, PayForm, PlanForm, PromiseForm, RenewForm, new_attempt
+from plixo.portal.gate import portal_session_required
 from plixo.portal.models import LinkState, PortalEvent
 from plixo.portal.selectors import (
     SESSION_KEY,

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "plixo.commitments",
     "plixo.disputes",
     "plixo.comms",
+    "plixo.seeding",  # above the domains: the demo and synthetic seeders use all of them
 ]
 
 MIDDLEWARE = [
@@ -97,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "plixo.core.context_processors.plixo",
+                "plixo.payments.context_processors.stripe_degraded",
             ],
         },
     },

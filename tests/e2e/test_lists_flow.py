@@ -12,11 +12,11 @@ from django.db.models import Count
 from playwright.sync_api import Page, expect
 
 from plixo.core.models import Role
-from plixo.core.seeding import DEMO_PASSWORD, login_email, organization_with_members
-from plixo.core.seeding.bulk import invoices_seed
 from plixo.core.templatetags.plixo import money_text
 from plixo.ledger.models import Customer, CustomerBalance, Invoice, Payment
 from plixo.ledger.selectors import INVOICE_SORTS, PAYMENT_LIST_ORDER
+from plixo.seeding.bulk import invoices_seed
+from plixo.seeding.members import DEMO_PASSWORD, login_email, organization_with_members
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ import tracemalloc
 
 import pytest
 
-from plixo.core.seeding import rows as bulk_rows
+from plixo.core import bulk as bulk_rows
 from plixo.imports.models import ImportedKey, ImportStatus
 from plixo.imports.pipeline import run as pipeline_run
 from plixo.imports.pipeline.reject_log import neutralise, restore_cell

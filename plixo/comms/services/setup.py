@@ -57,3 +57,9 @@ def default_cadences_ensure(organization: Organization) -> list[Cadence]:
         )
         created.append(cadence)
     return created
+
+
+def organization_created_received(sender, *, organization: Organization, **kwargs) -> None:
+    """Every organization starts with cadences a manager can edit (friendly, firm, final).
+    Connected to core's `organization_created`, which is sent inside the creating transaction."""
+    default_cadences_ensure(organization)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from django.db import connection, transaction
 
-from plixo.core.seeding.rows import BulkTable
+from plixo.core.bulk import BulkTable
 from plixo.imports.models import ImportBatch, ImportedKey
 from plixo.imports.pipeline import decode, headers, load, validate
 from plixo.imports.pipeline.lines import MAX_GROUP_ROWS, Group, fields_digest, rows_text

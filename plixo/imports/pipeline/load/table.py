@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from django.db import models
 
-from plixo.core.seeding.rows import BulkTable
+from plixo.core.bulk import BulkTable
 
 # Version 4, RFC 4122 variant: the bits `uuid.uuid4` sets, applied to 128 random bits.
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))

@@ -1,25 +1,19 @@
 """`plixo seed`: an organization with a login per role and a synthetic ledger that keeps every
 invariant the ledger services keep."""
 
-import datetime as dt
-import uuid
 from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from plixo.core.models import Membership, Organization, Role, User
 from plixo.core.money import currency_digits
-from plixo.core.seeding import APPROVAL_LIMITS, DEMO_PASSWORD
-from plixo.core.seeding.rows import BulkTable, fast_adapter
 from plixo.ledger.models import (
     Allocation,
-    Contact,
     Customer,
     Invoice,
     InvoiceAdjustment,
@@ -28,6 +22,7 @@ from plixo.ledger.models import (
     TimelineEvent,
 )
 from plixo.ledger.services import invoice_balance_from_rows
+from plixo.seeding.members import APPROVAL_LIMITS, DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -187,42 +182,3 @@ def test_customers_zero_reuses_existing_customers_and_all_open_writes_no_money()
 def test_bad_input_is_a_clear_error(args, message):
     with pytest.raises(CommandError, match=message):
         seed(*args)
-
-
-def test_fast_adapters_prepare_values_exactly_like_django():
-    """The raw writer's shortcuts must hand the driver what the ORM would."""
-    now = timezone.now()
-    samples = {
-        Invoice: {
-            "issue_date": dt.date(2025, 3, 1),
-            "amount": Decimal("12.5000"),
-            "status": "open",
-            "customer": 7,
-            "public_id": uuid.uuid4(),
-            "created_at": now,
-        },
-        TimelineEvent: {"at": now.astimezone(dt.timezone(dt.timedelta(hours=-5)))},
-        Contact: {"is_primary": True, "suppressed_until": None},
-        Customer: {"risk_score": 42},
-    }
-    for model, values in samples.items():
-        for name, value in values.items():
-            field = model._meta.get_field(name)
-            adapter = fast_adapter(field, connection)
-            assert adapter is not None, name
-            assert adapter(value) == field.get_db_prep_save(value, connection), name
-
-
-def test_bulk_table_fills_defaults_and_refuses_models_it_cannot_fill(personas):
-    org = personas.org
-    customer = Customer.objects.create(organization=org, external_id="T-1", name="T")
-    table = BulkTable(Contact, ("organization", "customer", "email"))
-    with transaction.atomic():
-        table.insert([(org.pk, customer.pk, "a@t.example"), (org.pk, customer.pk, "b@t.example")])
-    contacts = list(Contact.objects.filter(customer=customer).order_by("email"))
-    assert [c.email for c in contacts] == ["a@t.example", "b@t.example"]
-    assert contacts[0].public_id != contacts[1].public_id  # callable default, per row
-    assert contacts[0].name == "" and contacts[0].suppressed_until is None
-    assert contacts[0].created_at is not None
-    with pytest.raises(ImproperlyConfigured, match="needs a value for issue_date"):
-        BulkTable(Invoice, ("organization", "customer", "number"))

@@ -22,18 +22,18 @@ from plixo.comms.models import Message
 from plixo.comms.services import cadence_tick, message_approve
 from plixo.core.models import Role, User
 from plixo.core.money import quantize
-from plixo.core.seeding import demo_catalog as catalog
-from plixo.core.seeding import words
-from plixo.core.seeding.demo_commitments import demo_commitments
-from plixo.core.seeding.members import (
-    SeededOrganization,
-    membership_ensure,
-    organization_with_members,
-)
 from plixo.ledger import services
 from plixo.ledger.models import Customer, Invoice, PaymentMethod, PaymentSource, TimelineEvent
 from plixo.ledger.selectors import org_today
 from plixo.ledger.services.cadence import cadence_hooks_suspended
+from plixo.seeding import demo_catalog as catalog
+from plixo.seeding import words
+from plixo.seeding.demo_commitments import demo_commitments
+from plixo.seeding.members import (
+    SeededOrganization,
+    membership_ensure,
+    organization_with_members,
+)
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Northwind Supply Co."

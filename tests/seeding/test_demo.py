@@ -19,10 +19,7 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from plixo.core.management.commands.demo import Child, Supervisor, port_is_free
 from plixo.core.models import AuditEvent, Membership, Organization, Role, User
-from plixo.core.seeding import DEMO_PASSWORD
-from plixo.core.seeding.demo import DEMO_SLUG, EUROPE_SLUG, demo_build
 from plixo.ledger.models import (
     OPEN_STATUSES,
     Allocation,
@@ -35,6 +32,9 @@ from plixo.ledger.models import (
 )
 from plixo.ledger.selectors import bucket_for, customers_visible, org_today
 from plixo.ledger.services import invoice_balance_from_rows
+from plixo.seeding.demo import DEMO_SLUG, EUROPE_SLUG, demo_build
+from plixo.seeding.management.commands.demo import Child, Supervisor, port_is_free
+from plixo.seeding.members import DEMO_PASSWORD
 
 SHORT_NAMES = ("controller", "manager", "operator", "billing", "sales", "csm", "legal")
 COUNTED = (Organization, User, Membership, AuditEvent, Customer, Contact, Invoice, Payment,
@@ -278,9 +278,9 @@ def test_plixo_demo_serves_and_sigterm_stops_all_processes(tmp_path):
 
 def test_demo_has_promises_plans_and_disputes_through_the_services(db):
     from plixo.commitments.models import PaymentPlan, Promise
-    from plixo.core.seeding.demo import demo_build
     from plixo.disputes.models import Dispute, DisputeAttachment
     from plixo.ledger.models import Invoice
+    from plixo.seeding.demo import demo_build
 
     demo_build()
     assert Promise.objects.filter(organization__slug="demo").count() == 3

@@ -1,7 +1,8 @@
 """Synthetic ledgers at benchmark scale: `plixo seed --org SLUG --invoices 1000000`.
 
-Rows go in as raw batches (`rows.BulkTable`: COPY on PostgreSQL, executemany on SQLite), one
-transaction per batch, so memory stays flat and an interrupted run leaves only whole batches.
+Rows go in as raw batches (`plixo.core.bulk.BulkTable`: COPY on PostgreSQL, executemany on
+SQLite), one transaction per batch, so memory stays flat and an interrupted run leaves only whole
+batches.
 The money rows are generated with the invoices, so every invariant the services keep holds
 here too:
 
@@ -30,11 +31,10 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
+from plixo.core.bulk import BulkTable
 from plixo.core.models import Membership, Organization, Role
 from plixo.core.money import currency_digits
 from plixo.core.planner import planner_statistics_refresh
-from plixo.core.seeding import words
-from plixo.core.seeding.rows import BulkTable
 from plixo.ledger.models import (
     Allocation,
     Contact,
@@ -49,6 +49,7 @@ from plixo.ledger.models import (
 )
 from plixo.ledger.selectors import org_today
 from plixo.ledger.services.balances import Share, customer_balances_shift
+from plixo.seeding import words
 
 CUSTOMER_PREFIX = "SEED-C"
 INVOICE_PREFIX = "SEED-"

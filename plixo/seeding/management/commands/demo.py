@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from plixo.core.seeding import DEMO_PASSWORD
-from plixo.core.seeding.demo import DemoResult, demo_build
 from plixo.portal.services import demo_portal_link
+from plixo.seeding.demo import DemoResult, demo_build
+from plixo.seeding.members import DEMO_PASSWORD
 
 HOST = "127.0.0.1"
 

@@ -1,14 +1,17 @@
-"""Raw row inserts for bulk seeding: `COPY` on PostgreSQL, `executemany` on SQLite.
+"""Raw row inserts for million-row loads: `COPY` on PostgreSQL, `executemany` on SQLite.
 
 `bulk_create` spends most of a million-row load building model instances and compiling SQL, and
-it cannot hand back primary keys from `executemany`. Here the seeder builds plain tuples, reserves
-primary keys up front (the sequence on PostgreSQL; the current maximum under SQLite's write lock,
-which the seeder's transaction holds) and writes them in one statement per batch.
+it cannot hand back primary keys from `executemany`. Here the caller (the import pipeline's
+loader, the synthetic seeder) builds plain tuples, reserves primary keys up front (the sequence
+on PostgreSQL; the current maximum under SQLite's write lock, which the caller's transaction
+holds) and writes them in one statement per batch.
 
 Values are prepared as Django would prepare them (`Field.get_db_prep_save`); for the hot column
 types a direct equivalent is used instead, and a test holds the two to the same output. Columns
-the seeder does not name get the field's default (per row for callables such as `uuid4`), `now`
+the caller does not name get the field's default (per row for callables such as `uuid4`), `now`
 for `auto_now`/`auto_now_add`, or the empty value Django itself would use.
+
+Only Django's database layer is used here, so every app may build on it.
 """
 
 import datetime as dt
@@ -68,7 +71,7 @@ class BulkTable:
         self.connection = connection or default_connection
         if self.connection.vendor not in SUPPORTED_VENDORS:
             raise ImproperlyConfigured(
-                f"Bulk seeding supports {' and '.join(SUPPORTED_VENDORS)}, "
+                f"Bulk inserts support {' and '.join(SUPPORTED_VENDORS)}, "
                 f"not {self.connection.vendor}."
             )
         self.model = model
@@ -85,7 +88,7 @@ class BulkTable:
                 or _is_auto_now(field)
             ):
                 raise ImproperlyConfigured(
-                    f"Bulk seeding of {meta.label} needs a value for {field.name}."
+                    f"A bulk insert into {meta.label} needs a value for {field.name}."
                 )
         self.extra = [f for f in self.extra if not f.primary_key]
         fields = self.given + self.extra

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from plixo.core.seeding import DEMO_PASSWORD, organization_with_members
-from plixo.core.seeding.bulk import invoices_seed
+from plixo.seeding.bulk import invoices_seed
+from plixo.seeding.members import DEMO_PASSWORD, organization_with_members
 
 
 def count(value: str) -> int:
