@@ -29,6 +29,11 @@ def one_line(value: str) -> str:
     return _LINE_BREAK.sub(" ", _CONTROL.sub(" ", value))
 
 
+def header_text(value: str) -> str:
+    """Stored text as an email header value: one line, runs of spaces collapsed."""
+    return " ".join(one_line(value).split())
+
+
 def date_problem(value: dt.date | dt.datetime) -> str | None:
     day = value.date() if isinstance(value, dt.datetime) else value
     if not DATE_MIN <= day <= DATE_MAX:

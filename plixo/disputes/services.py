@@ -1,12 +1,23 @@
 """Every write of disputes. Filing one moves the invoice to disputed, stores the evidence
-privately, and writes the timeline, all in one transaction."""
+privately, and writes the timeline, all in one transaction.
+
+Evidence files are written to storage inside that transaction, which the database cannot roll
+back: a file written by a transaction that does not commit (the dispute's own, or a caller's
+around it) is deleted as the transaction rolls back (`_delete_unless_committed`), and
+`attachment_orphans_delete` sweeps what a process that died mid-transaction left behind.
+"""
 
 import contextlib
+import datetime as dt
+import posixpath
+import weakref
 from collections.abc import Iterable
 
+import structlog
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from plixo.core.models import User
 from plixo.core.money import MoneyError, parse_amount
@@ -23,12 +34,20 @@ from plixo.ledger.services import invoice_dispute_open, timeline_record
 __all__ = [
     "DISPUTE_FILED",
     "AttachmentRejected",
+    "attachment_orphans_delete",
     "attachment_validate",
     "dispute_file",
 ]
 
+log = structlog.get_logger("plixo.disputes")
+
 DISPUTE_FILED = "dispute_filed"
 DESCRIPTION_MAX_LENGTH = 5000
+# Where evidence is stored (see `models.attachment_path`), and how old a file no attachment row
+# names must be before the sweep deletes it: far longer than any transaction that files a
+# dispute, so a file whose row is about to commit is never taken.
+ATTACHMENTS_ROOT = "disputes"
+ORPHAN_GRACE = dt.timedelta(hours=1)
 
 
 def attachment_validate(upload) -> tuple[str, str]:
@@ -94,7 +113,6 @@ def dispute_file(
         raise LedgerError("That contact does not belong to this invoice's customer.")
     checked = _check_all(attachments)
 
-    stored: list[str] = []
     try:
         locked = Invoice.objects.select_for_update(of=("self",)).select_related("organization")
         invoice = locked.get(pk=invoice.pk)
@@ -139,7 +157,7 @@ def dispute_file(
             attachment.organization = invoice.organization
             # The stored name is random (see `attachment_path`); only its extension is ours.
             attachment.file.save(f"evidence{item.kind.extensions[0]}", File(item.data), save=False)
-            stored.append(attachment.file.name)
+            _delete_unless_committed(attachment.file.name)
             attachment.save()
             files.append({"id": str(attachment.public_id), "name": item.name})
         invoice_dispute_open(invoice=invoice, actor=actor, actor_label=label)
@@ -160,17 +178,69 @@ def dispute_file(
                 "contact": str(contact) if contact is not None else "",
             },
         )
-    except BaseException:
-        # The rows roll back with the transaction; the files written so far must go too.
-        _delete_files(stored)
-        raise
     finally:
         for item in checked:
             item.data.close()
     return dispute
 
 
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        with contextlib.suppress(OSError):
+def _delete_unless_committed(name: str) -> None:
+    """Delete the stored file `name` unless the current transaction commits.
+
+    Django runs `on_commit` hooks when the transaction commits and drops them, unrun, when it
+    (or the savepoint they were registered under) rolls back; it has no `on_rollback`. So the
+    hook registered here is a function whose one owner is Django's list of hooks, with a
+    finalizer: dropped without having run, it deletes the file. CPython frees it the moment the
+    list lets go of it, so the file goes as the rollback happens. Outside a transaction the
+    hook runs at once and the file stays."""
+    committed = []
+
+    def keep() -> None:
+        committed.append(True)
+
+    weakref.finalize(keep, _delete_if_not_committed, name, committed)
+    transaction.on_commit(keep)
+
+
+def _delete_if_not_committed(name: str, committed: list) -> None:
+    if committed:
+        return
+    with contextlib.suppress(OSError):
+        default_storage.delete(name)
+    log.info("disputes.evidence_rolled_back", file=name)
+
+
+def attachment_orphans_delete(*, now: dt.datetime | None = None) -> int:
+    """Delete evidence files that no attachment row names and that are older than
+    `ORPHAN_GRACE`: written by a transaction that never committed in a process that died
+    before it could clean up. Returns how many were deleted."""
+    cutoff = (now or timezone.now()) - ORPHAN_GRACE
+    deleted = 0
+    for folder in _listdir(ATTACHMENTS_ROOT)[0]:
+        names = [
+            posixpath.join(ATTACHMENTS_ROOT, folder, file)
+            for file in _listdir(posixpath.join(ATTACHMENTS_ROOT, folder))[1]
+        ]
+        named = set()
+        for start in range(0, len(names), 500):  # bounded IN lists (SQLite's variable limit)
+            batch = names[start : start + 500]
+            named.update(
+                DisputeAttachment.objects.filter(file__in=batch).values_list("file", flat=True)
+            )
+        for name in names:
+            if name in named or default_storage.get_modified_time(name) >= cutoff:
+                continue
+            # Named since the listing (a dispute committed meanwhile)? Then it stays.
+            if DisputeAttachment.objects.filter(file=name).exists():
+                continue
             default_storage.delete(name)
+            deleted += 1
+            log.warning("disputes.orphan_file_deleted", file=name)
+    return deleted
+
+
+def _listdir(path: str) -> tuple[list[str], list[str]]:
+    try:
+        return default_storage.listdir(path)
+    except FileNotFoundError:
+        return [], []

@@ -66,7 +66,9 @@ class ImportBatch(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last progress report of the process running it."
+        null=True,
+        blank=True,
+        help_text="Last sign of life of the process running it (stamped every few seconds).",
     )
     status = models.CharField(
         max_length=20, choices=ImportStatus.choices, default=ImportStatus.VALIDATING
@@ -80,7 +82,14 @@ class ImportBatch(models.Model):
     )
     summary = models.JSONField(default=dict, blank=True)
     reject_log = models.FileField(max_length=300, blank=True)
-    rows_done = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(
+        default=0, help_text="Rows read so far; written with each committed chunk."
+    )
+    rows_loaded = models.PositiveIntegerField(
+        default=0,
+        help_text="Rows of the committed chunks that were loaded (created, updated or found "
+        "already as they are); what stays loaded if the import stops.",
+    )
     rows_total = models.PositiveIntegerField(
         default=0, help_text="An estimate from the file size until the load finishes."
     )

@@ -1,9 +1,12 @@
 """Every write of an import: store the upload, start it, run the pipeline, record the outcome.
 
 A run that stops part-way (an error, or the worker being killed) leaves the batch `failed`
-(a killed worker: once `imports_fail_stalled` notices it) with the chunks loaded before the
-failure committed and the failing chunk rolled back: never half an invoice. Uploading the same
-file again finishes the job, because rows already loaded are recognised and left alone.
+with the chunks loaded before the failure committed and the failing chunk rolled back: never
+half an invoice. A killed worker is noticed by `imports_fail_stalled` once the batch's
+heartbeat (see `heartbeat`) has been silent for `DEAD_AFTER`. A dead batch is failed, not
+resumed: the reject log and counts of the rows it read died with the process, and a file that
+killed its worker would kill the next one too. Uploading the same file again finishes the job,
+because rows already loaded are recognised and left alone (never loaded twice).
 """
 
 import datetime as dt
@@ -13,11 +16,13 @@ from pathlib import Path
 import structlog
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from plixo.core.models import Membership, Organization, User
 from plixo.core.permissions import Cap, role_can
+from plixo.imports.heartbeat import DEAD_AFTER, Heartbeat
 from plixo.imports.models import (
     DateFormat,
     ImportBatch,
@@ -38,19 +43,28 @@ from plixo.imports.pipeline.run import (
     open_file,
 )
 from plixo.imports.pipeline.validate import SKIP_REASONS
+from plixo.ops.queue import task_enqueue
 
 log = structlog.get_logger("plixo.imports")
 
 MAX_UPLOAD_BYTES = 2 * 1024**3
-# A running import reports progress at least every chunk; this long without news means the
-# process running it is gone.
-STALL_AFTER = dt.timedelta(minutes=30)
+# A started batch that no worker has picked up (no heartbeat yet) this long after it was
+# queued is presumed to have lost its task (a wiped queue): a task waiting in the queue
+# survives worker restarts, so only a queue busy for longer than this fails one wrongly (its
+# worker then finds it failed and skips it).
+NEVER_PICKED_UP_AFTER = dt.timedelta(minutes=30)
+IMPORT_BATCH_TASK = "plixo.imports.tasks.import_batch_task"
 # An uploaded file waiting for its mapping to be confirmed is kept this long.
 PREVIEW_EXPIRES = dt.timedelta(days=1)
 
 
 class ImportsError(ValueError):
     """An import request that cannot be honoured; the message is meant for the user."""
+
+
+class ImportAbandoned(Exception):
+    """The batch stopped being this run's to finish: `imports_fail_stalled` declared it dead
+    while it was still running (silent for too long), and its message stands."""
 
 
 def import_batch_create(
@@ -135,11 +149,9 @@ def import_batch_start(
     ).update(started_at=timezone.now(), **chosen)
     if claimed != 1:
         raise ImportsError("This import has already been started.")
-    from plixo.imports.tasks import import_batch_task
-
     # The database task queue writes in the same transaction, so the worker sees the task
     # only once the batch is committed.
-    import_batch_task.enqueue(str(batch.public_id))
+    task_enqueue(IMPORT_BATCH_TASK, str(batch.public_id))
     batch.refresh_from_db()
     return batch
 
@@ -201,12 +213,19 @@ def _save_reject_log(batch: ImportBatch, run: Pass) -> str | None:
 
 
 def _progress(batch: ImportBatch):
-    def report(rows_done: int) -> None:
-        ImportBatch.objects.filter(pk=batch.pk).update(
+    """Called by the pipeline inside each chunk's transaction (see `Pass.run`), so the counts
+    commit with the rows they count."""
+
+    def report(rows_done: int, rows_loaded: int) -> None:
+        running = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.VALIDATING).update(
             rows_done=rows_done,
+            rows_loaded=rows_loaded,
             rows_total=max(batch.rows_total, rows_done + 1),
             heartbeat_at=timezone.now(),
         )
+        if not running:
+            # Rolls this chunk back: the rows declared loaded stay exactly those committed.
+            raise ImportAbandoned(str(batch.public_id))
 
     return report
 
@@ -235,13 +254,22 @@ def import_batch_run(*, batch: ImportBatch) -> ImportBatch:
     """The whole pipeline for one batch; sets its status, summary and reject log."""
     if batch.is_finished:
         raise ImportsError("This import has already run.")
-    if batch.started_at is None:
-        batch.started_at = timezone.now()
-        batch.save(update_fields=["started_at"])
+    # The first heartbeat: a worker has picked the batch up (until then it waits in the queue).
+    batch.heartbeat_at = timezone.now()
+    batch.started_at = batch.started_at or batch.heartbeat_at
+    picked_up = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.VALIDATING).update(
+        started_at=batch.started_at, heartbeat_at=batch.heartbeat_at
+    )
+    if not picked_up:
+        raise ImportsError("This import has already run.")
     passes: list[Pass] = []
     try:
-        with batch.file.open("rb") as stream:
+        with batch.file.open("rb") as stream, Heartbeat(batch):
             return _run(batch, stream, passes)
+    except ImportAbandoned:
+        log.warning("imports.abandoned", batch=str(batch.public_id))
+        batch.refresh_from_db()
+        return batch
     except Exception as exc:
         log.exception("imports.failed", batch=str(batch.public_id))
         batch.refresh_from_db()
@@ -306,16 +334,19 @@ def _run(batch: ImportBatch, stream, passes: list[Pass]) -> ImportBatch:
         load = Pass(batch, opened, write=True, dedupe=False, formats=formats)
         passes.append(load)
         loaded = load.run(body_records(stream, opened))
-        if loaded.rejected:
-            # Rows that only clash with rows before them in this same file (two payments
-            # for more than an invoice's balance): still all or nothing.
-            transaction.set_rollback(True)
-    if loaded.rejected:
-        loaded.created = loaded.updated = 0
-        return finish(
-            status=ImportStatus.REJECTED, stats=loaded, run=load, error=_nothing_loaded(loaded)
-        )
-    return finish(status=ImportStatus.LOADED, stats=loaded, run=load)
+        if not loaded.rejected:
+            # The final status commits with the rows. On SQLite the heartbeat cannot be
+            # written during this long transaction; `imports_fail_stalled` needs the write
+            # lock to declare the batch dead and gets it only after this commit, when the
+            # batch is no longer `validating`.
+            return finish(status=ImportStatus.LOADED, stats=loaded, run=load)
+        # Rows that only clash with rows before them in this same file (two payments for
+        # more than an invoice's balance): still all or nothing.
+        transaction.set_rollback(True)
+    loaded.created = loaded.updated = 0
+    return finish(
+        status=ImportStatus.REJECTED, stats=loaded, run=load, error=_nothing_loaded(loaded)
+    )
 
 
 def _formats(batch: ImportBatch, stream, opened: Opened) -> tuple[Formats, list[str]]:
@@ -379,8 +410,9 @@ def import_file(
 
 
 def imports_fail_stalled(*, now: dt.datetime | None = None) -> int:
-    """Mark imports whose process went away (no progress for `STALL_AFTER`) as failed, and
-    close previews nobody confirmed within `PREVIEW_EXPIRES` (their file is deleted)."""
+    """Fail imports whose process went away (heartbeat silent for `DEAD_AFTER`, or never
+    picked up within `NEVER_PICKED_UP_AFTER`), and close previews nobody confirmed within
+    `PREVIEW_EXPIRES` (their file is deleted). Returns how many batches it closed."""
     now = now or timezone.now()
     expired = list(
         ImportBatch.objects.filter(
@@ -397,26 +429,62 @@ def imports_fail_stalled(*, now: dt.datetime | None = None) -> int:
             "file again to import it."
         )
         batch.save(update_fields=["status", "finished_at", "error", "file"])
-    stalled = ImportBatch.objects.filter(
-        status=ImportStatus.VALIDATING,
-        started_at__isnull=False,
-        started_at__lt=now - STALL_AFTER,
-    ).exclude(heartbeat_at__gte=now - STALL_AFTER)
-    for batch in stalled:
+    silent = ImportBatch.objects.filter(
+        status=ImportStatus.VALIDATING, started_at__isnull=False
+    ).filter(
+        Q(heartbeat_at__lt=now - DEAD_AFTER)
+        | Q(heartbeat_at__isnull=True, started_at__lt=now - NEVER_PICKED_UP_AFTER)
+    )
+    dead = sum(_batch_declare_dead(batch, now=now) for batch in silent)
+    return len(expired) + dead
+
+
+def _batch_declare_dead(batch: ImportBatch, *, now: dt.datetime) -> bool:
+    """Fail one silent batch, saying how many rows stay loaded; False when it turned out to be
+    alive after all."""
+    again = (
+        "Upload the same file again to finish: rows already loaded are recognised and left as "
+        "they are."
+    )
+    if batch.heartbeat_at is None:
+        error = (
+            f"No worker picked this import up within {_minutes(NEVER_PICKED_UP_AFTER)} of it "
+            "being queued, and nothing was loaded. Check that a worker runs (`plixo worker`), "
+            "then upload the file again."
+        )
+    else:
+        silence = _minutes(now - batch.heartbeat_at)
+        stopped = f"The import stopped: the process running it went away (silent for {silence})."
         if batch.all_or_nothing:
-            kept = "Nothing was loaded (all or nothing). "
+            kept = " Nothing was loaded (all or nothing). "
         else:
             kept = (
-                f"The first {batch.rows_done:,} rows were loaded and stay loaded; no row was "
-                "half-written. "
+                f" It had read {_count(batch.rows_done, 'row')}: {batch.rows_loaded:,} of them "
+                "were loaded and stay loaded, and no row was half-written; the reject log of "
+                "the rows it read was lost with the process. "
             )
-        batch.status, batch.finished_at = ImportStatus.FAILED, now
-        batch.error = (
-            "The import stopped: the process running it went away. "
-            + kept
-            + "Upload the same file again to finish: rows already loaded are recognised and "
-            "left as they are."
-        )
-        batch.save(update_fields=["status", "finished_at", "error"])
-        expired.append(batch)
-    return len(expired)
+        error = stopped + kept + again
+    try:
+        with transaction.atomic():
+            # Claimed on the heartbeat read above: a stamp since then means the import lives
+            # (and the counts read with it have moved), so the claim misses. On SQLite the
+            # transaction takes the write lock first, so a live import holding it inside a
+            # long transaction makes this wait, then fail (next run decides) or find the
+            # batch finished.
+            claimed = ImportBatch.objects.filter(
+                pk=batch.pk, status=ImportStatus.VALIDATING, heartbeat_at=batch.heartbeat_at
+            ).update(status=ImportStatus.FAILED, finished_at=now, error=error)
+            if claimed:
+                # The keys a finished run deletes itself; this one cannot any more.
+                ImportedKey.objects.filter(batch=batch).delete()
+    except OperationalError as exc:
+        log.warning("imports.declare_dead_deferred", batch=str(batch.public_id), error=str(exc))
+        return False
+    if claimed:
+        log.warning("imports.declared_dead", batch=str(batch.public_id), error=error)
+    return bool(claimed)
+
+
+def _minutes(span: dt.timedelta) -> str:
+    minutes = max(1, int(span.total_seconds() // 60))
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"

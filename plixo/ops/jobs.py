@@ -98,12 +98,24 @@ JOBS: dict[str, JobSpec] = {
             result_format="{} analysed",
         ),
         JobSpec(
+            name="disputes.orphan_files_delete",
+            description=(
+                "Delete dispute evidence files no dispute refers to (written by a transaction "
+                "that never committed), an hour or more after they were written."
+            ),
+            every=timedelta(hours=1),
+            task_path="plixo.disputes.tasks.attachment_orphans_delete_task",
+            result_format="{} orphaned evidence files deleted",
+        ),
+        JobSpec(
             name="imports.fail_stalled",
             description=(
-                "Mark imports whose worker went away as failed (so they can be re-run) and "
-                "expire previews nobody confirmed within a day."
+                "Mark imports whose worker went away (heartbeat silent for 2 minutes) as failed, "
+                "so they can be re-run, and expire previews nobody confirmed within a day."
             ),
-            every=timedelta(minutes=10),
+            # Often enough that a dead import is failed within about 3 minutes of its last sign
+            # of life; a run is a query on the few batches still validating.
+            every=timedelta(minutes=1),
             task_path="plixo.imports.tasks.imports_fail_stalled_task",
             result_format="{} stalled imports marked failed",
         ),

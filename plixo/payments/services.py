@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from plixo.core.money import MoneyError, parse_amount, quantize
 from plixo.ledger.models import Contact, Invoice, LedgerError, Payment, PaymentMethod
 from plixo.ledger.services import AllocationRequest, payment_record, timeline_record
+from plixo.ops.queue import task_enqueue
 from plixo.payments.models import (
     CheckoutProvider,
     CheckoutSession,
@@ -24,6 +25,10 @@ from plixo.payments.models import (
     Receipt,
     ReceiptCounter,
 )
+
+# Tasks are queued by name (see `plixo.ops.queue`): the tasks module imports this one.
+STRIPE_SESSIONS_EXPIRE_TASK = "plixo.payments.tasks.stripe_sessions_expire"
+RECEIPT_EMAIL_SEND_TASK = "plixo.payments.tasks.receipt_email_send"
 
 
 class CheckoutError(LedgerError):
@@ -164,9 +169,7 @@ def checkout_create(
 
 
 def _expire_at_provider(organization_id: int, session_ids: list[str]) -> None:
-    from plixo.payments.tasks import stripe_sessions_expire
-
-    stripe_sessions_expire.enqueue(organization_id, session_ids)
+    task_enqueue(STRIPE_SESSIONS_EXPIRE_TASK, organization_id, session_ids)
 
 
 def _local_path(url: str, field: str) -> str:
@@ -381,9 +384,7 @@ def _queue_receipt_email(receipt_id: int) -> None:
     """The task sends it unless maintenance holds all email: then the receipt stays pending
     (`emailed_at` empty) and the `payments.receipts_send_pending` job sends it once
     maintenance is over."""
-    from plixo.payments.tasks import receipt_email_send
-
-    receipt_email_send.enqueue(receipt_id)
+    task_enqueue(RECEIPT_EMAIL_SEND_TASK, receipt_id)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django_tasks import task
 
+from plixo.core.text import header_text
 from plixo.ops.selectors import maintenance_active
 from plixo.payments import services
 from plixo.payments.documents import DocumentFormat, pdf_filename, receipt_pdf
@@ -36,7 +37,9 @@ def receipt_email_message(receipt: Receipt, to: str) -> EmailMultiAlternatives:
         "issued_on": fmt.date(receipt.issued_at),
         "is_test": receipt.payment.source == "sandbox",
     }
-    subject = f"Receipt {receipt.number} for invoice {invoice.number} from {organization.name}"
+    subject = header_text(
+        f"Receipt {receipt.number} for invoice {invoice.number} from {organization.name}"
+    )
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("payments/email/receipt.txt", context),

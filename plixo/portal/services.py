@@ -16,14 +16,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from plixo.core.models import User
+from plixo.core.text import header_text
 from plixo.ledger.models import Contact, Invoice, LedgerError
 from plixo.ledger.services import timeline_record
+from plixo.ops.queue import task_enqueue
 from plixo.portal.models import LinkSource, PortalEvent, PortalLink, PortalSession
 from plixo.portal.selectors import token_hash
 
 log = structlog.get_logger("plixo.portal")
 
 LINK_PATH_PREFIX = "/p/"
+# Queued by name (see `plixo.ops.queue`): the tasks module imports this one.
+PORTAL_LINK_EMAIL_SEND_TASK = "plixo.portal.tasks.portal_link_email_send"
 # A live session is written back at most this often: sliding expiry to the minute without a
 # write on every page view.
 TOUCH_EVERY = dt.timedelta(seconds=60)
@@ -233,11 +237,11 @@ def portal_link_renew(*, invoice: Invoice | None, contact: Contact | None = None
     contact = contact if contact is not None else _contact_on_file(invoice)
     if contact is None or contact.customer_id != invoice.customer_id or contact.is_suppressed:
         return False
-    from plixo.portal.tasks import portal_link_email_send
-
     invoice_ref, contact_ref = str(invoice.public_id), str(contact.public_id)
     transaction.on_commit(
-        lambda: portal_link_email_send.enqueue(invoice_ref=invoice_ref, contact_ref=contact_ref)
+        lambda: task_enqueue(
+            PORTAL_LINK_EMAIL_SEND_TASK, invoice_ref=invoice_ref, contact_ref=contact_ref
+        )
     )
     return True
 
@@ -263,7 +267,9 @@ def portal_link_email(*, invoice: Invoice, contact: Contact) -> bool:
         "idle_days": settings.PORTAL_IDLE_DAYS,
     }
     send_mail(
-        subject=f"Invoice {invoice.number} from {invoice.organization.name}: your new link",
+        subject=header_text(
+            f"Invoice {invoice.number} from {invoice.organization.name}: your new link"
+        ),
         message=render_to_string("portal/email_link.txt", context),
         from_email=None,
         recipient_list=[contact.email],

@@ -3,14 +3,13 @@
 from django_tasks import task
 
 from plixo.ledger.models import Contact, Invoice
+from plixo.portal.services import portal_link_email
 
 
 @task()
 def portal_link_email_send(*, invoice_ref: str, contact_ref: str) -> bool:
     """Issue and email a fresh link. Only ids travel through the queue: the raw token is made
     here, so the task table never holds one."""
-    from plixo.portal.services import portal_link_email
-
     invoice = (
         Invoice.objects.select_related("organization", "customer")
         .filter(public_id=invoice_ref)

@@ -6,8 +6,9 @@ import datetime as dt
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from plixo.imports.heartbeat import DEAD_AFTER
 from plixo.imports.models import ImportBatch, ImportStatus
-from plixo.imports.services import PREVIEW_EXPIRES, STALL_AFTER, imports_fail_stalled
+from plixo.imports.services import PREVIEW_EXPIRES, imports_fail_stalled
 
 
 def _batch(org, **fields) -> ImportBatch:
@@ -19,8 +20,10 @@ def _batch(org, **fields) -> ImportBatch:
 
 def test_a_stalled_import_fails_and_says_how_many_rows_stay_loaded(org):
     now = timezone.now()
-    long_ago = now - STALL_AFTER - dt.timedelta(minutes=1)
-    stalled = _batch(org, started_at=long_ago, heartbeat_at=long_ago, rows_done=25_000)
+    long_ago = now - DEAD_AFTER - dt.timedelta(minutes=1)
+    stalled = _batch(
+        org, started_at=long_ago, heartbeat_at=long_ago, rows_done=25_000, rows_loaded=25_000
+    )
     running = _batch(org, started_at=long_ago, heartbeat_at=now, rows_done=5)
 
     assert imports_fail_stalled(now=now) == 1
@@ -28,7 +31,7 @@ def test_a_stalled_import_fails_and_says_how_many_rows_stay_loaded(org):
     stalled.refresh_from_db()
     running.refresh_from_db()
     assert stalled.status == ImportStatus.FAILED
-    assert "The first 25,000 rows were loaded and stay loaded" in stalled.error
+    assert "25,000 of them were loaded and stay loaded" in stalled.error
     assert running.status == ImportStatus.VALIDATING
 
 

@@ -116,3 +116,23 @@ def test_a_partial_payment_email_says_what_remains(invoice, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         pay(invoice, amount=Decimal("200.00"))
     assert "$1,050.00 remains due on invoice INV-1042" in mail.outbox[0].body
+
+
+def test_a_receipt_email_survives_line_breaks_in_stored_text(
+    invoice, django_capture_on_commit_callbacks
+):
+    """Text stored before control characters were refused (or written around the services)
+    must not stop an email for good: header values are built on one line."""
+    from plixo.ledger.models import Invoice
+
+    Invoice.objects.filter(pk=invoice.pk).update(number="INV-1042\r\nBcc: x@evil.example")
+    invoice.organization.name = "Acme\nWidgets"
+    invoice.organization.save(update_fields=["name"])
+    invoice.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(invoice)
+    assert len(mail.outbox) == 1
+    subject = mail.outbox[0].subject
+    assert "\n" not in subject and "\r" not in subject
+    assert subject == "Receipt R-000001 for invoice INV-1042 Bcc: x@evil.example from Acme Widgets"
+    assert mail.outbox[0].bcc == []

@@ -360,3 +360,18 @@ def test_amount_fields_carry_what_the_page_needs_to_show_the_recorded_amount(bil
     page = payer.get("/portal/promise/", HTTP_ACCEPT_LANGUAGE="de-DE").content.decode()
 
     assert "data-amount-preview" in page and 'data-decimal=","' in page
+
+
+def test_a_renewal_email_survives_line_breaks_in_the_invoice_number(
+    billed, django_capture_on_commit_callbacks
+):
+    from plixo.ledger.models import Invoice
+
+    Invoice.objects.filter(pk=billed.invoice.pk).update(number="INV-A\r\nX-Injected: 1")
+    billed.invoice.refresh_from_db()
+    _, path = portal_link_issue(invoice=billed.invoice)
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post("/portal/renew/", {"token": path.removeprefix("/p/")})
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject.startswith("Invoice INV-A X-Injected: 1 from ")
+    assert "X-Injected" not in mail.outbox[0].extra_headers

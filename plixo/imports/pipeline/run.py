@@ -4,10 +4,10 @@ Rows are read one at a time and handled in chunks of `CHUNK_ROWS`; nothing holds
 file. A report's headings and totals are skipped on the way (`report`), and in a file with one
 row per line item the rows of an invoice are gathered into that invoice before it joins a
 chunk (`lines`), so an invoice is never split across chunks. Each chunk is loaded in its own
-transaction, together with the timeline events, money rows and duplicate keys it writes: a
-failure part-way leaves whole chunks loaded and the failing chunk not at all, never half an
-invoice. "All or nothing" validates the whole file
-first (nothing written) and then loads it in one transaction, only if no row was rejected.
+transaction, together with the timeline events, money rows and duplicate keys it writes and
+the batch's progress (rows read, rows loaded): a failure part-way leaves whole chunks loaded
+and the failing chunk not at all, never half an invoice. "All or nothing" validates the whole
+file first (nothing written) and then loads it in one transaction, only if no row was rejected.
 """
 
 import itertools
@@ -165,6 +165,7 @@ class Pass:
         self.first_lines: dict[str, int] = {}
         self.loader = load.LOADERS[batch.kind](batch)
         self.write, self.dedupe = write, dedupe
+        self.progress = None
         self.keys = BulkTable(ImportedKey, ("batch", "key"))
         self.stats = Stats()
         # What the committed chunks add up to, for the summary of a run that fails part-way.
@@ -184,10 +185,14 @@ class Pass:
         return {name: cells[i] if i < width else "" for name, i in self.positions}
 
     def run(self, records: Iterable[decode.Record], progress=None) -> Stats:
+        """Walk the rows. `progress(rows_read, rows_loaded)`, when given, is called inside each
+        chunk's transaction, so what it writes commits (or rolls back) with the chunk: the
+        progress other processes see is exactly what stays loaded."""
+        self.progress = progress
         with write_settings():
-            return self._run(records, progress)
+            return self._run(records)
 
-    def _run(self, records: Iterable[decode.Record], progress) -> Stats:
+    def _run(self, records: Iterable[decode.Record]) -> Stats:
         chunk: list[load.Pending] = []
         group: Group | None = None
         for record in records:
@@ -247,8 +252,6 @@ class Pass:
             if len(chunk) >= CHUNK_ROWS:
                 self.flush(chunk)
                 chunk = []
-                if progress:
-                    progress(self.stats.rows)
         self._close(group, chunk)
         self.flush(chunk)
         if self.write:
@@ -286,11 +289,15 @@ class Pass:
                 self.keys.insert(
                     [(self.batch.pk, key) for pending in accepted for key in self._keys(pending)]
                 )
-        lines = sum(len(p.members) for p in accepted)
-        self.stats.accepted += len(accepted) + lines + merged
-        self.stats.merged += lines + merged
-        self.stats.created += outcome.created
-        self.stats.updated += outcome.updated
+            lines = sum(len(p.members) for p in accepted)
+            self.stats.accepted += len(accepted) + lines + merged
+            self.stats.merged += lines + merged
+            self.stats.created += outcome.created
+            self.stats.updated += outcome.updated
+            if self.progress:
+                # Skipped rows count as accepted but are not loaded.
+                loaded = self.stats.accepted - sum(self.stats.skipped.values())
+                self.progress(self.stats.rows, loaded if self.write else 0)
         if self.write:
             self.committed = self.stats.copy()
 
