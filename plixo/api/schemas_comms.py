@@ -14,10 +14,10 @@ from uuid import UUID
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from plixo.api.schemas import CursorPage, Line, Text
+from plixo.api.schemas import CursorPage, Line, Moment, Text
 from plixo.comms.models import BODY_MAX, STEP_OFFSET_MAX, STEP_OFFSET_MIN, SUBJECT_MAX, Message
 from plixo.comms.services.cadences import MAX_STEPS
 
@@ -228,7 +228,7 @@ class MessageFilters(Schema):
 class ContactSuppress(Schema):
     kind: SuppressionKind = Field(description="Why the contact gets no automated email.")
     note: Line = Field("", max_length=150)
-    until: AwareDatetime | None = Field(
+    until: Moment | None = Field(
         None,
         description="When the suppression ends by itself, with a time zone or offset "
         "(within three years); none: until lifted by hand.",

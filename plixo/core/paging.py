@@ -11,14 +11,18 @@ a cap and says when there are more ("10,000+").
 
 import base64
 import binascii
+import datetime as dt
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connections
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
+
+from plixo.core.text import date_problem
 
 COUNT_CAP = 10_000
 
@@ -124,18 +128,46 @@ def _decode(
         payload = json.loads(raw)
         if payload["o"] != list(ordering) or len(payload["v"]) != len(ordering):
             raise BadCursor("This page link belongs to another sort; start from the first page.")
-        values = [
-            _field_of(queryset, name.lstrip("-")).to_python(text)
-            for name, text in zip(ordering, payload["v"], strict=True)
-        ]
+        values = []
+        for name, text in zip(ordering, payload["v"], strict=True):
+            field = _field_of(queryset, name.lstrip("-"))
+            values.append(_in_range(field, field.to_python(text)))
         index = payload.get("i")
         # Where the row sits in the list, for "51–100 of 1,200" only: never trusted further.
         index = index if isinstance(index, int) and 0 <= index < 10**9 else None
         return values, bool(payload["b"]), index
     except BadCursor:
         raise
-    except (ValueError, KeyError, TypeError, binascii.Error, ValidationError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, ValidationError) as exc:
         raise BadCursor("That page link is not valid; start from the first page.") from exc
+
+
+_BIGINT = 2**63 - 1
+
+
+def _in_range(field, value):
+    """A cursor's value as the database can compare it, or ValueError: a cursor is input (an
+    edited link, a client's own), and a time at a +23:59 offset, a year 9999 or an amount of
+    1e999999 would otherwise reach the database and fail there."""
+    if value is None:
+        return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or date_problem(value):
+            raise ValueError("time out of range")
+        return value.astimezone(dt.UTC)
+    if isinstance(value, dt.date):
+        if date_problem(value):
+            raise ValueError("date out of range")
+        return value
+    if isinstance(value, Decimal):
+        digits = getattr(field, "max_digits", None)
+        places = getattr(field, "decimal_places", None) or 0
+        if not value.is_finite() or (digits and abs(value) >= Decimal(10) ** (digits - places)):
+            raise ValueError("amount out of range")
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _BIGINT:
+        raise ValueError("number out of range")
+    return value
 
 
 def _after(ordering: tuple[str, ...], values: list, backwards: bool) -> Q:

@@ -256,3 +256,43 @@ def test_sales_see_invoices_of_their_own_customers_only(personas, api_for, acme)
     assert numbers(client.get(URL)) == [mine.number]
     assert client.get(f"{URL}/{acme.invoice.public_id}").status_code == 404
     assert client.get(f"{URL}/{acme.invoice.public_id}/timeline").status_code == 404
+
+
+# A customer's open balance is cached in ten-thousandths in a 64-bit integer: about 922
+# trillion per currency, less than the 10^15 one invoice may be. Past it the database refused
+# the write (a 500 on both databases), found by the schema fuzzer.
+BALANCE_LIMIT_MESSAGE = "past 922,337,203,685,477"
+
+
+def _new_invoice(acme, number: str, amount: str) -> dict:
+    return {
+        "customer": str(acme.customer.public_id),
+        "number": number,
+        "issue_date": "2026-11-01",
+        "due_date": "2026-12-01",
+        "currency": "USD",
+        "amount": amount,
+    }
+
+
+def test_an_invoice_larger_than_a_customer_balance_can_hold_is_400(controller_api, acme):
+    response = controller_api.post(URL, _new_invoice(acme, "INV-HUGE", "999999999999999"))
+
+    assert response.status_code == 400, response.content
+    assert BALANCE_LIMIT_MESSAGE in response.json()["detail"]
+    assert not Invoice.objects.filter(number="INV-HUGE").exists()
+
+
+def test_invoices_whose_sum_a_customer_balance_cannot_hold_are_400(controller_api, acme):
+    half = "500000000000000.00"
+    first = controller_api.post(URL, _new_invoice(acme, "INV-HALF-1", half))
+    second = controller_api.post(URL, _new_invoice(acme, "INV-HALF-2", half))
+    raised = controller_api.patch(f"{URL}/{acme.invoice.public_id}", {"amount": half})
+
+    assert first.status_code == 201, first.content
+    assert (second.status_code, raised.status_code) == (400, 400)
+    assert BALANCE_LIMIT_MESSAGE in second.json()["detail"]
+    assert BALANCE_LIMIT_MESSAGE in raised.json()["detail"]
+    assert not Invoice.objects.filter(number="INV-HALF-2").exists()
+    acme.invoice.refresh_from_db()
+    assert acme.invoice.amount == Decimal("1250.00")

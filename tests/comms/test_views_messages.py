@@ -886,3 +886,18 @@ def test_chip_counts_stop_at_the_cap_and_say_so(personas, monkeypatch):
     assert counts["draft"] == 3  # read no further than the cap + 1
     assert selectors.count_label(counts["draft"]) == "2+"
     assert selectors.count_label(2) == "2"
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2026-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+00:00"],
+)
+def test_an_edited_page_link_never_500s(personas, draft, stamp):
+    import base64
+
+    client = personas.client_for(Role.CONTROLLER)
+    for pk in ("5", str(10**30)):
+        cursor = base64.urlsafe_b64encode(f"{stamp}|{pk}".encode()).decode()
+        for name in ("after", "before"):
+            for url in (reverse("comms:draft-list"), reverse("comms:outbox")):
+                assert client.get(url, {name: cursor}).status_code == 200

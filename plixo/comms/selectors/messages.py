@@ -23,6 +23,7 @@ from plixo.comms.services.outbox import merge_context, payer_window, payer_zone
 from plixo.comms.windows import window_check
 from plixo.core.models import Membership, Organization
 from plixo.core.selectors import one_or_404, visible_to
+from plixo.core.text import date_problem
 from plixo.ledger.models import Contact, TimelineEvent
 
 PAGE_SIZE = 50
@@ -93,10 +94,12 @@ def _decode(cursor: str | None) -> tuple[dt.datetime, int] | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, pk = raw.rsplit("|", 1)
         value = dt.datetime.fromisoformat(stamp)
-        if timezone.is_naive(value):
+        number = int(pk)
+        if timezone.is_naive(value) or date_problem(value) or not 0 < number < 2**63:
             return None
-        return value, int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        # In UTC: PostgreSQL refuses offsets past ±15:59, which ISO 8601 allows.
+        return value.astimezone(dt.UTC), number
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         return None
 
 

@@ -11,13 +11,20 @@ left to whoever created it.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Sum
 
 from plixo.core.models import Organization
-from plixo.ledger.models import OPEN_STATUSES, CustomerBalance, Invoice, money_to_units
+from plixo.ledger.models import (
+    OPEN_STATUSES,
+    CustomerBalance,
+    Invoice,
+    LedgerError,
+    money_to_units,
+    units_to_money,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,19 @@ class Share:
 # Deltas applied in one UPDATE per this many (customer, currency) rows.
 SHIFT_BATCH = 500
 TABLE = CustomerBalance._meta.db_table
+# `open_units` is a 64-bit integer of ten-thousandths: a customer's open balance in one
+# currency stops at about 922 trillion, below the 10^15 a single invoice may reach. Past it the
+# database would refuse the UPDATE (PostgreSQL: bigint out of range; SQLite cannot even bind
+# the number), so a move that would go past it is a LedgerError naming the limit instead.
+OPEN_UNITS_MAX = 2**63 - 1
+
+
+def _balance_too_large(currency: str) -> LedgerError:
+    limit = units_to_money(OPEN_UNITS_MAX).quantize(1, rounding=ROUND_DOWN)
+    return LedgerError(
+        f"This would take the customer's open balance in {currency} past {limit:,}, the "
+        "most Plixo can hold for one customer and currency."
+    )
 
 
 def customer_balances_shift(
@@ -72,16 +92,22 @@ def _row_ids(customer_ids) -> dict[tuple[int, str], int]:
 
 
 def _apply(organization_id: int, changed: list) -> None:
+    for (_, currency), (_, units) in changed:
+        if abs(units) > OPEN_UNITS_MAX:
+            raise _balance_too_large(currency)
     if len(changed) == 1:
         # One row, the common case (a payment, an edit): one UPDATE, creating the row first
-        # only when the customer has never had an open invoice in this currency.
+        # only when the customer has never had an open invoice in this currency. The UPDATE
+        # leaves a row alone when the sum would not fit, and that is the only reason it finds
+        # none the second time.
         ((customer_id, currency), (count, amount)) = changed[0]
         row = CustomerBalance.objects.filter(customer_id=customer_id, currency=currency)
+        fitting = row.filter(open_units__lte=OPEN_UNITS_MAX - amount) if amount > 0 else row
         values = {
             "open_count": F("open_count") + count,
             "open_units": F("open_units") + amount,
         }
-        if not row.update(**values):
+        if not fitting.update(**values):
             CustomerBalance.objects.bulk_create(
                 [
                     CustomerBalance(
@@ -90,7 +116,8 @@ def _apply(organization_id: int, changed: list) -> None:
                 ],
                 ignore_conflicts=True,
             )
-            row.update(**values)
+            if not fitting.update(**values):
+                raise _balance_too_large(currency)
         return
     keys = [key for key, _ in changed]
     existing = _row_ids({customer_id for customer_id, _ in keys})
@@ -107,17 +134,26 @@ def _apply(organization_id: int, changed: list) -> None:
         )
         existing.update(_row_ids({customer_id for customer_id, _ in missing}))
     rows = [(existing[key], count, units) for key, (count, units) in changed]
+    currency_of = {existing[key]: key[1] for key, _ in changed}
     values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(rows))
-    with connection.cursor() as cursor:
-        # One statement for the batch (both databases take UPDATE … FROM a VALUES list); built
-        # from placeholders only, the values travel as parameters.
+    # One statement for the batch (both databases take UPDATE … FROM a VALUES list); built
+    # from placeholders only, the values travel as parameters. A row whose sum would not fit
+    # is left alone (compared without adding, which would overflow first); the rows it
+    # returns tell, and the savepoint takes the batch back whole when one was left.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"WITH moved(id, open_count, open_units) AS (VALUES {values}) "  # noqa: S608
             f"UPDATE {TABLE} SET open_count = {TABLE}.open_count + moved.open_count, "
             f"open_units = {TABLE}.open_units + moved.open_units "
-            f"FROM moved WHERE {TABLE}.id = moved.id",
-            [value for row in rows for value in row],
+            f"FROM moved WHERE {TABLE}.id = moved.id AND CASE WHEN moved.open_units > 0 "
+            f"THEN {TABLE}.open_units <= %s - moved.open_units ELSE TRUE END "
+            f"RETURNING {TABLE}.id",
+            [value for row in rows for value in row] + [OPEN_UNITS_MAX],
         )
+        updated = {row_id for (row_id,) in cursor.fetchall()}
+        refused = [row_id for row_id, _, _ in rows if row_id not in updated]
+        if refused:
+            raise _balance_too_large(currency_of[refused[0]])
 
 
 def customer_balance_move(*, invoice: Invoice, before: Share | None) -> None:
