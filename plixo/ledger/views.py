@@ -4,11 +4,14 @@ Every read goes through `ledger.selectors` (scoped to the organization and, for 
 to their own accounts); every write through `ledger.services`.
 """
 
+import uuid
 from decimal import Decimal
 from functools import partial
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from plixo.commitments.selectors import invoice_commitments
@@ -125,6 +128,35 @@ def _cursor_page(
         return page(cursor=None)
 
 
+_SENTINEL = uuid.UUID(int=0)
+
+
+def _link_maker(name: str, kwarg: str):
+    """`reverse` once per page: a list page would otherwise reverse the same pattern for every
+    row, which costs more than its queries."""
+    template = reverse(name, kwargs={kwarg: _SENTINEL})
+    return lambda public_id: template.replace(str(_SENTINEL), str(public_id))
+
+
+def _prepare_rows(invoices) -> None:
+    """What each row of the invoice list shows, computed once per page: links and dates (each
+    distinct date formatted once)."""
+    invoice_link = _link_maker("ledger:invoice-detail", "invoice_id")
+    customer_link = _link_maker("ledger:customer-detail", "customer_id")
+    dates: dict = {}
+
+    def day(value):
+        if value not in dates:
+            dates[value] = date_format(value, "M j, Y")
+        return dates[value]
+
+    for invoice in invoices:
+        invoice.detail_url = invoice_link(invoice.public_id)
+        invoice.customer_url = customer_link(invoice.customer.public_id)
+        invoice.issue_text = day(invoice.issue_date)
+        invoice.due_text = day(invoice.due_date)
+
+
 @requires(Cap.LEDGER_VIEW)
 def invoice_list_view(request):
     membership = request.membership
@@ -170,6 +202,7 @@ def invoice_list_view(request):
         count=shown,
         few=search is not None and not search.broad,
     )
+    _prepare_rows(page.rows)
     context = {
         "form": form,
         "page": page,
@@ -438,7 +471,11 @@ def customer_list_view(request):
     page = _cursor_page(request, customers, customer_list_ordering(sort))
     shown = page.rows
     balances = customers_open_balances(customers=shown)
+    customer_link = _link_maker("ledger:customer-detail", "customer_id")
+    invoices_url = reverse("ledger:invoice-list")
     for customer in shown:
+        customer.detail_url = customer_link(customer.public_id)
+        customer.open_invoices_url = f"{invoices_url}?customer={customer.public_id}&status=open"
         # The chosen currency first, else the customer's own: the one most invoices use.
         first = currency or customer.currency
         customer.open_rows = sorted(
