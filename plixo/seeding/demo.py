@@ -123,8 +123,10 @@ class _Story:
     def at(self, day: dt.date, hour: int, minute: int | None = None, zone=None) -> dt.datetime:
         minute = self.rng.randrange(60) if minute is None else minute
         moment = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone or self.tz)
-        # Nothing in the story happens later than now.
-        return min(moment, self.now - dt.timedelta(minutes=5))
+        # Nothing in the story happens later than now, nor (in the first minutes after the
+        # organization's midnight) before the start of its day.
+        midnight = dt.datetime.combine(self.today, dt.time(0), tzinfo=self.tz)
+        return min(moment, max(self.now - dt.timedelta(minutes=5), midnight))
 
     def build(self) -> None:
         # The story is history from before Plixo chased anyone: the cadence engine meets it

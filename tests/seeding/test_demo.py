@@ -291,3 +291,22 @@ def test_demo_has_promises_plans_and_disputes_through_the_services(db):
         assert dispute.invoice.status == "disputed"
         assert dispute.invoice.timeline.filter(kind="dispute_filed").exists()
     assert Invoice.objects.filter(organization__slug="demo", status="disputed").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_demo_built_just_after_midnight_keeps_todays_invoices_on_today():
+    """The story's events are clamped to just before now; in the first minutes of the
+    organization's day that used to put today's invoices on yesterday."""
+    import datetime as dt
+
+    import time_machine
+
+    just_after_midnight_in_new_york = dt.datetime(2026, 12, 1, 5, 1, 30, tzinfo=dt.UTC)
+    with time_machine.travel(just_after_midnight_in_new_york, tick=False):
+        demo_build()
+        org = Organization.objects.get(slug=DEMO_SLUG)
+        zone = ZoneInfo(org.time_zone)
+        for invoice in Invoice.objects.filter(organization=org):
+            opening = invoice.timeline.order_by("at", "id").first()
+            assert opening.at.astimezone(zone).date() == invoice.issue_date, invoice.number
+            assert opening.at <= timezone.now()
