@@ -47,6 +47,7 @@ DATA_COMMANDS = {
     "worker",
     "scheduler",
     "createsuperuser",
+    "cashapp",
 }
 
 
