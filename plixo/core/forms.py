@@ -42,7 +42,10 @@ class MembershipChangeForm(forms.Form):
         min_value=Decimal("0"),
         max_digits=19,
         decimal_places=4,
-        help_text="Largest plan or credit this member may approve, in the base currency.",
+        help_text=(
+            "Largest write-off, credit or plan this member may decide without approval, in the "
+            "base currency; their role's default applies when it is higher."
+        ),
     )
     reason = forms.CharField(
         max_length=500,

@@ -150,6 +150,8 @@ class AuditEvent(models.Model):
         MEMBER_REACTIVATED = "member_reactivated", "Member reactivated"
         API_KEY_CREATED = "api_key_created", "API key created"
         API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+        APPROVAL_ROUTE_CHANGED = "approval_route_changed", "Approval routing changed"
+        APPROVAL_DECIDED = "approval_decided", "Approval request decided"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(

@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from ninja import Query, Router, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from plixo.api.auth import api_requires
 from plixo.api.common import paginate, paginate_keyset, referenced, responses
@@ -10,9 +10,13 @@ from plixo.api.schemas import (
     InvoiceOut,
     InvoicePage,
     InvoiceUpdate,
+    Line,
+    MoneyIn,
     PageParams,
     TimelinePage,
 )
+from plixo.approvals.api import ApprovalOut
+from plixo.approvals.services import invoice_write_off_or_request
 from plixo.core.paging import UNCOUNTED
 from plixo.core.permissions import Cap
 from plixo.ledger import selectors, services
@@ -115,3 +119,29 @@ def invoice_timeline(request, invoice_id: UUID, page: Query[PageParams]):
     """Everything that happened to the invoice, newest first."""
     invoice = selectors.invoice_for(membership=request.membership, public_id=invoice_id)
     return paginate(selectors.invoice_timeline(invoice=invoice), page)
+
+
+class WriteOffIn(Schema):
+    reason: Line = Field(min_length=1, max_length=500)
+    amount: MoneyIn | None = Field(None, description="Leave out to write off the whole balance.")
+
+
+@router.post(
+    "/{invoice_id}/write-off",
+    response=responses({200: InvoiceOut, 202: ApprovalOut}, 400, 404, 422),
+    summary="Write off an invoice's balance",
+)
+@api_requires(Cap.INVOICES_WRITE_OFF)
+def invoice_write_off(request, invoice_id: UUID, payload: WriteOffIn):
+    """Within the key user's approval limit (in the organization's base currency) the balance,
+    or `amount` of it, is written off at once: 200 with the invoice. Above the limit, or in a
+    currency no exchange rate converts, nothing is written off: 202 with the approval request
+    (`guardrail` says why and who approves; `reason` is its rationale), which is carried out
+    when approved (`POST /api/v1/approvals/{id}/approve`)."""
+    invoice = selectors.invoice_for(membership=request.membership, public_id=invoice_id)
+    result = invoice_write_off_or_request(
+        invoice=invoice, actor=request.user, reason=payload.reason, amount=payload.amount
+    )
+    if result.approval is not None:
+        return Status(202, result.approval)
+    return selectors.invoice_for(membership=request.membership, public_id=invoice_id)

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from plixo.approvals.limits import ApprovalRequired, approval_authorizes, approval_check
 from plixo.core.models import Organization, User
 from plixo.core.money import MoneyError, format_money, is_currency, parse_amount
 from plixo.ledger.models import (
@@ -240,9 +241,20 @@ def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoic
 
 @transaction.atomic
 def invoice_write_off(
-    *, invoice: Invoice, actor: User | None, reason: str, amount: Decimal | None = None
+    *,
+    invoice: Invoice,
+    actor: User | None,
+    reason: str,
+    amount: Decimal | None = None,
+    approval=None,
 ) -> Invoice:
-    """Write off the whole balance (closing the invoice) or part of it."""
+    """Write off the whole balance (closing the invoice) or part of it.
+
+    A write-off is a money decision: above the actor's approval limit (or in a currency the
+    limit cannot be compared with) it raises `ApprovalRequired` and writes nothing; the caller
+    offers an approval request instead. `approval` is the approved request that lets it go
+    ahead (`plixo.approvals` passes it when the request is approved). `actor=None` is the
+    system itself (imports, seeding), which no limit applies to."""
     if not reason.strip():
         raise LedgerError("A write-off needs a reason.")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -258,6 +270,24 @@ def invoice_write_off(
             "A write-off must be more than zero and at most the balance "
             f"({format_money(invoice.balance, invoice.currency)})."
         )
+    if approval is not None:
+        approval_authorizes(
+            approval,
+            kind="write_off",
+            target_key=f"invoice:{invoice.public_id}",
+            amount=amount,
+            currency=invoice.currency,
+        )
+    elif actor is not None:
+        guardrail = approval_check(
+            organization=invoice.organization,
+            actor=actor,
+            kind="write_off",
+            amount=amount,
+            currency=invoice.currency,
+        )
+        if guardrail is not None:
+            raise ApprovalRequired(guardrail, amount=amount)
     InvoiceAdjustment.objects.create(
         organization_id=invoice.organization_id,
         invoice=invoice,
@@ -276,18 +306,16 @@ def invoice_write_off(
         invoice.status = _status_after_money_move(invoice)
     invoice.save(update_fields=["balance", "status", "updated_at"])
     customer_balance_move(invoice=invoice, before=share)
-    timeline_record(
-        invoice=invoice,
-        kind=TimelineEvent.Kind.WRITTEN_OFF,
-        actor=actor,
-        data={
-            "reason": reason.strip(),
-            "amount": _money(amount, invoice.currency),
-            "balance": _money(invoice.balance, invoice.currency),
-            "from": before,
-            "to": invoice.status,
-        },
-    )
+    data = {
+        "reason": reason.strip(),
+        "amount": _money(amount, invoice.currency),
+        "balance": _money(invoice.balance, invoice.currency),
+        "from": before,
+        "to": invoice.status,
+    }
+    if approval is not None:
+        data["approved_by"] = str(approval.decided_by) if approval.decided_by else ""
+    timeline_record(invoice=invoice, kind=TimelineEvent.Kind.WRITTEN_OFF, actor=actor, data=data)
     cadence_notify(
         invoice=invoice, change="closed" if not invoice.is_open else "updated", actor=actor
     )
