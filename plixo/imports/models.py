@@ -16,6 +16,7 @@ class ImportKind(models.TextChoices):
     INVOICES = "invoices", "Invoices"
     PAYMENTS = "payments", "Payments"
     AGING = "aging", "ERP aging export"
+    EXCHANGE_RATES = "exchange_rates", "Exchange rates"
 
 
 class ImportStatus(models.TextChoices):

@@ -105,7 +105,10 @@ def import_batch_create(
 # What each kind of import does beyond creating and updating records (every importer has
 # `ledger.edit`): a payments file records payments. Row effects (voiding, settling) are checked
 # per row by the loaders.
-KIND_CAPABILITIES = {ImportKind.PAYMENTS: (Cap.PAYMENTS_RECORD, "record payments")}
+KIND_CAPABILITIES = {
+    ImportKind.PAYMENTS: (Cap.PAYMENTS_RECORD, "record payments"),
+    ImportKind.EXCHANGE_RATES: (Cap.RATES_MANAGE, "manage exchange rates"),
+}
 
 
 def _check_kind_allowed(organization: Organization, kind: str, actor: User | None) -> None:

@@ -22,7 +22,7 @@ from plixo.imports.services import ImportsError, import_batch_create, import_bat
 
 router = Router(tags=["imports"])
 
-ImportKindIn = Literal["customers", "contacts", "invoices", "payments", "aging"]
+ImportKindIn = Literal["customers", "contacts", "invoices", "payments", "aging", "exchange_rates"]
 DateFormatIn = Literal["iso", "mdy", "dmy", "dmy_dot", "auto"]
 NumberFormatIn = Literal["point", "comma", "auto"]
 

@@ -272,6 +272,14 @@ SCHEMAS: dict[str, Schema] = {
         ),
         blank_header="customer_name",
     ),
+    "exchange_rates": Schema(
+        "exchange_rates",
+        (
+            Column("date", True, ("rate date", "day", "as of", "effective date")),
+            Column("currency", True, ("currency code", "curr", "ccy", "code")),
+            Column("rate", True, ("exchange rate", "fx rate", "value")),
+        ),
+    ),
 }
 
 

@@ -552,12 +552,37 @@ def validate_aging(values: dict, ctx: Context) -> dict:
     return row
 
 
+def validate_exchange_rates(values: dict, ctx: Context) -> dict:
+    """One day's rate of one currency: 1 unit of `currency` is `rate` units of the
+    organization's base currency (see `plixo.reports.models.ExchangeRate`)."""
+    on = date(values, "date", ctx)
+    code = currency(values)
+    if code == ctx.default_currency:
+        raise RowError(
+            "currency", "invalid_value", f"{code} is the base currency: its rate is always 1."
+        )
+    raw = values.get("rate", "").strip()
+    if not raw:
+        raise RowError("rate", "missing_value", "rate is empty.")
+    rate = parse_number(raw, ctx.number_format)
+    if rate is None:
+        raise RowError("rate", "bad_amount", not_an_amount(raw, ctx.number_format))
+    if rate <= 0:
+        raise RowError("rate", "bad_amount", f"{raw[:40]!r}: a rate must be more than zero.")
+    if rate >= 10**13:
+        raise RowError("rate", "bad_amount", f"{raw[:40]!r} is too large a rate.")
+    if rate != rate.quantize(Decimal("1e-10")):
+        raise RowError("rate", "too_many_decimals", f"{raw[:40]!r} has more than 10 decimals.")
+    return {"on": on, "currency": code, "rate": rate}
+
+
 VALIDATORS = {
     "invoices": validate_invoices,
     "customers": validate_customers,
     "contacts": validate_contacts,
     "payments": validate_payments,
     "aging": validate_aging,
+    "exchange_rates": validate_exchange_rates,
 }
 
 
@@ -576,6 +601,8 @@ def natural_keys(kind: str, row: dict) -> list[tuple[str, str]]:
         return [("reference", f"pay:{row['reference']}")]
     if kind == "aging":
         return [("customer_name", f"age:{aging_key(row)}")]
+    if kind == "exchange_rates":
+        return [("date", f"fx:{row['on']}|{row['currency']}")]
     raise ValueError(kind)
 
 

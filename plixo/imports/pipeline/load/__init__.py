@@ -15,6 +15,7 @@ exactly as they do for a payment entered by hand.
 
 from plixo.imports.pipeline.load.base import Loader, Outcome, Pending, conflict
 from plixo.imports.pipeline.load.invoices import InvoiceLoader
+from plixo.imports.pipeline.load.rates import ExchangeRateLoader
 from plixo.imports.pipeline.load.records import (
     AgingLoader,
     ContactLoader,
@@ -41,4 +42,5 @@ LOADERS = {
     "invoices": InvoiceLoader,
     "payments": PaymentLoader,
     "aging": AgingLoader,
+    "exchange_rates": ExchangeRateLoader,
 }
