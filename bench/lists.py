@@ -135,6 +135,8 @@ def _pages() -> list[Target]:
         Target("/imports/", rows=False),
         Target("/ops/", rows=False),
         Target("/team/"),
+        # Promises and plans: the Commitment Radar reads by the open commitments' indexes.
+        Target("/commitments/", rows=False, label="/commitments/ (the Commitment Radar)"),
         # The API's list routes.
         Target("/api/v1/customers"),
         Target("/api/v1/customers?search={word}"),
@@ -168,6 +170,9 @@ def _pages() -> list[Target]:
         Target("/api/v1/messages?invoice={drafted_invoice}", label="/api/v1/messages?invoice=<id>"),
         Target("/api/v1/messages", deep=DEEP, label=f"/api/v1/messages {DEEP} pages in (cursor)"),
         Target("/api/v1/cadences"),
+        Target("/api/v1/promises", rows=False),
+        Target("/api/v1/promises?status=open", rows=False),
+        Target("/api/v1/plans", rows=False),
     ]
     return pages
 

@@ -37,16 +37,26 @@ class Promise(models.Model):
         OPEN = "open", "Open"
         KEPT = "kept", "Kept"
         MISSED = "missed", "Missed"
+        SUPERSEDED = "superseded", "Superseded"
         CANCELLED = "cancelled", "Cancelled"
 
-    # A missed promise can still be kept by a late payment; kept and cancelled are final.
+    # A missed promise can still be kept by a late payment. An open promise is superseded by a
+    # newer promise or by an accepted plan that covers it. Kept, superseded and cancelled are
+    # final.
     TRANSITIONS = {
-        Status.OPEN: frozenset({Status.KEPT, Status.MISSED, Status.CANCELLED}),
+        Status.OPEN: frozenset({Status.KEPT, Status.MISSED, Status.SUPERSEDED, Status.CANCELLED}),
         Status.MISSED: frozenset({Status.KEPT, Status.CANCELLED}),
         Status.KEPT: frozenset(),
+        Status.SUPERSEDED: frozenset(),
         Status.CANCELLED: frozenset(),
     }
-    BADGES = {"open": "open", "kept": "ok", "missed": "error", "cancelled": "void"}
+    BADGES = {
+        "open": "open",
+        "kept": "ok",
+        "missed": "error",
+        "superseded": "void",
+        "cancelled": "void",
+    }
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -67,20 +77,26 @@ class Promise(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=200, blank=True)
+    # When the promise left "open" (kept, missed, superseded or cancelled): adherence and the
+    # radar read it.
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "kept", "missed", "cancelled"]),
+                condition=Q(status__in=["open", "kept", "missed", "superseded", "cancelled"]),
                 name="promise_status_known",
             ),
             models.CheckConstraint(
                 condition=Q(source__in=CommitmentSource.values), name="promise_source_known"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "status", "promised_on"])]
+        indexes = [
+            models.Index(fields=["organization", "status", "promised_on"]),
+            models.Index(fields=["invoice", "status"], name="promise_invoice_status"),
+        ]
 
     def __str__(self) -> str:
         return f"Promise of {self.amount} {self.currency} on {self.promised_on}"
@@ -110,9 +126,12 @@ class PaymentPlan(models.Model):
             {Status.PENDING_APPROVAL, Status.APPROVED, Status.REJECTED, Status.CANCELLED}
         ),
         Status.PENDING_APPROVAL: frozenset({Status.APPROVED, Status.REJECTED, Status.CANCELLED}),
-        Status.APPROVED: frozenset({Status.ACTIVE, Status.CANCELLED}),
+        # An accepted plan whose first installment is missed defaults without ever being active.
+        Status.APPROVED: frozenset({Status.ACTIVE, Status.DEFAULTED, Status.CANCELLED}),
         Status.ACTIVE: frozenset({Status.COMPLETED, Status.DEFAULTED, Status.CANCELLED}),
-        Status.DEFAULTED: frozenset({Status.ACTIVE, Status.CANCELLED}),
+        # A defaulted plan the payer catches up on is active again, or completed by the payment
+        # that pays it off.
+        Status.DEFAULTED: frozenset({Status.ACTIVE, Status.COMPLETED, Status.CANCELLED}),
         Status.COMPLETED: frozenset(),
         Status.REJECTED: frozenset(),
         Status.CANCELLED: frozenset(),
@@ -146,6 +165,17 @@ class PaymentPlan(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=200, blank=True)
+    # A staff counter-offer names the payer's proposal it answers.
+    counter_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="counters"
+    )
+    # Who accepted, declined or cancelled it, when, and what they said.
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_note = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -170,7 +200,10 @@ class PaymentPlan(models.Model):
                 condition=Q(source__in=CommitmentSource.values), name="plan_source_known"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "status"])]
+        indexes = [
+            models.Index(fields=["organization", "status"]),
+            models.Index(fields=["invoice", "status"], name="plan_invoice_status"),
+        ]
 
     def __str__(self) -> str:
         return f"Plan of {self.total} {self.currency} for invoice {self.invoice_id}"
@@ -208,6 +241,8 @@ class PlanInstallment(models.Model):
     amount = money_field()
     paid_amount = money_field(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # The organization's date on which it was paid in full: on time or late, for adherence.
+    paid_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["plan", "sequence"]

@@ -123,6 +123,16 @@ FOLLOWUPS = {
         "us. {amount_due} is still open on the invoice. Please make the payment now to keep the "
         "plan in place.\n\n{pay_link}\n\n{sender_name}",
     ),
+    # Promise reminders: two days before the promised date and on the day (drafted by the
+    # cadence engine while the promise pauses it), or sent by hand from the invoice.
+    "promise_reminder": (
+        "friendly",
+        "A reminder about your payment for invoice {invoice_number}",
+        "Hello {contact_name},\n\n"
+        "Thank you for letting us know that {promise_amount} of invoice {invoice_number} will "
+        "be paid on {promise_date}. This is a friendly reminder; if it is already on its way, "
+        "please disregard this email.\n\nYou can pay here:\n{pay_link}\n\n{sender_name}",
+    ),
     "dispute_resolved": (
         "friendly",
         "Invoice {invoice_number}: following up after your dispute",
@@ -130,5 +140,44 @@ FOLLOWUPS = {
         "Thank you for your patience while we looked into invoice {invoice_number}. The dispute "
         "is now closed and {amount_due} remains due. You can pay it here:\n{pay_link}\n\n"
         "{sender_name}",
+    ),
+}
+
+
+# What the payer is told when staff decide on a payment plan. `{plan_schedule}` and
+# `{decision_note}` are filled in when the notice is written; the rest are merge fields filled
+# in when it is sent.
+NOTICES = {
+    "plan_accepted": (
+        "friendly",
+        "Your payment plan for invoice {invoice_number} is confirmed",
+        "Hello {contact_name},\n\n"
+        "Your payment plan for invoice {invoice_number} is in place:\n\n{plan_schedule}\n\n"
+        "{decision_note}We will remind you before each payment. You can pay an installment "
+        "here at any time:\n{pay_link}\n\n{sender_name}",
+    ),
+    "plan_declined": (
+        "friendly",
+        "About the payment plan you proposed for invoice {invoice_number}",
+        "Hello {contact_name},\n\n"
+        "Thank you for proposing a payment plan for invoice {invoice_number}. We are not able "
+        "to accept it as proposed.\n\n{decision_note}{amount_due} remains due. Please pay "
+        "here, or reply to discuss another arrangement:\n{pay_link}\n\n{sender_name}",
+    ),
+    "plan_countered": (
+        "friendly",
+        "A payment plan offer for invoice {invoice_number}",
+        "Hello {contact_name},\n\n"
+        "Thank you for proposing a payment plan for invoice {invoice_number}. We cannot accept "
+        "that schedule, and we can offer this one instead:\n\n{plan_schedule}\n\n"
+        "{decision_note}Paying the first installment accepts it; reply if it does not work "
+        "for you.\n{pay_link}\n\n{sender_name}",
+    ),
+    "plan_link": (
+        "friendly",
+        "Your payment plan for invoice {invoice_number}",
+        "Hello {contact_name},\n\n"
+        "Here is your payment plan for invoice {invoice_number}:\n\n{plan_schedule}\n\n"
+        "You can pay the next installment here:\n{pay_link}\n\n{sender_name}",
     ),
 }

@@ -62,6 +62,22 @@ JOBS: dict[str, JobSpec] = {
             task_path="plixo.comms.tasks.outbox_send",
         ),
         JobSpec(
+            name="commitments.promises_check",
+            description="Mark open promises whose date passed unpaid as missed, and put their "
+            "invoices back in their cadence with a follow-up.",
+            every=timedelta(minutes=30),
+            task_path="plixo.commitments.tasks.promises_check_task",
+            result_format="{} promises marked missed",
+        ),
+        JobSpec(
+            name="commitments.plans_check",
+            description="Mark plan installments whose date passed unpaid as missed, default "
+            "plans that fell too far behind, and follow up with the payer.",
+            every=timedelta(minutes=30),
+            task_path="plixo.commitments.tasks.plans_check_task",
+            result_format="{} installments marked missed",
+        ),
+        JobSpec(
             name="tasks.prune",
             description="Delete finished background-task results older than 14 days.",
             every=timedelta(days=1),

@@ -66,6 +66,15 @@ def _portal_contact(portal_session_ref: str) -> Contact | None:
 # Checkouts
 
 
+def _pays_the_next_installment(invoice: Invoice, amount) -> bool:
+    """Whether `amount` is exactly what the next installment of the invoice's accepted payment
+    plan owes: a plan is the organization's word that the invoice may be paid in parts."""
+    from plixo.commitments.selectors import invoice_next_installment
+
+    found = invoice_next_installment(invoice=invoice)
+    return found is not None and found.owed == amount
+
+
 @transaction.atomic
 def checkout_create(
     *,
@@ -105,7 +114,11 @@ def checkout_create(
             f"The amount is more than the balance due ({_money(invoice.balance, invoice.currency)}"
             f" {invoice.currency})."
         )
-    if amount != invoice.balance and not organization.allow_partial_payments:
+    if (
+        amount != invoice.balance
+        and not organization.allow_partial_payments
+        and not _pays_the_next_installment(invoice, amount)
+    ):
         raise CheckoutError(
             f"{organization.name} takes payment of the full balance "
             f"({_money(invoice.balance, invoice.currency)} {invoice.currency}) only."

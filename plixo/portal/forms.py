@@ -102,29 +102,48 @@ class PayForm(InvoiceForm):
         required=False, max_length=64, widget=forms.HiddenInput, validators=[_attempt_valid]
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, installment=None, **kwargs):
+        """`installment`: the next installment of the invoice's accepted payment plan
+        (`commitments.selectors.NextInstallment`), which the payer may pay on its own even
+        where partial payments are off."""
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.fields["attempt"].initial = new_attempt()
         partial = self.invoice.organization.allow_partial_payments
         self.partial_allowed = partial
-        self.fields["amount"] = self._amount_field(
-            "Amount to pay",
-            initial=self.balance_text,
-            help_text=(
-                "Pay the full balance or part of it."
-                if partial
-                else "The full balance is due in one payment."
-            ),
+        self.installment = installment
+        help_text = (
+            "Pay the full balance or part of it."
+            if partial
+            else "The full balance is due in one payment."
         )
-        if not partial:
+        initial = self.balance_text
+        if installment is not None:
+            owed = money_text(installment.owed, self.invoice.currency, self.locale)
+            due = installment.installment.due_on
+            initial = str(quantize(installment.owed, self.invoice.currency))
+            help_text = (
+                f"Installment {installment.installment.sequence} of your payment plan: {owed}, "
+                f"due {due.day} {due:%B %Y}. You can also pay the full balance."
+            )
+        self.fields["amount"] = self._amount_field(
+            "Amount to pay", initial=initial, help_text=help_text
+        )
+        if not partial and installment is None:
             self.fields["amount"].widget.attrs["readonly"] = True
 
     def clean_amount(self):
         amount = super().clean_amount()
-        if amount is not None and not self.partial_allowed and amount != self.invoice.balance:
-            raise forms.ValidationError("Please pay the full balance.")
-        return amount
+        if amount is None or self.partial_allowed or amount == self.invoice.balance:
+            return amount
+        if self.installment is not None:
+            if amount != self.installment.owed:
+                owed = money_text(self.installment.owed, self.invoice.currency, self.locale)
+                raise forms.ValidationError(
+                    f"Please pay the installment due ({owed}) or the full balance."
+                )
+            return amount
+        raise forms.ValidationError("Please pay the full balance.")
 
 
 class PromiseForm(InvoiceForm):

@@ -17,6 +17,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from plixo.commitments.selectors import invoice_accepted_plan, invoice_next_installment
 from plixo.commitments.services import plan_installments_even, plan_propose, promise_create
 from plixo.core.access import public, requires
 from plixo.core.permissions import Cap
@@ -285,6 +286,8 @@ def home(request):
         today=org_today(invoice.organization),
         in_flight=in_flight,
         refresh_seconds=5 if in_flight == "confirming" else None,
+        # The accepted plan's schedule, read only when the banner query found an open plan.
+        plan=invoice_accepted_plan(invoice=invoice) if summary.open_plan else None,
     )
     return render(request, "portal/home.html", context)
 
@@ -307,11 +310,20 @@ def pay(request):
         return redirect("portal:home")
     today = org_today(invoice.organization)
     provider = provider_for(invoice.organization)
+    installment = invoice_next_installment(invoice=invoice)
     if request.method == "GET":
         portal_event_record(invoice=invoice, kind=Kind.PAY_CLICKED, session=session)
-        form = PayForm(invoice=invoice, today=today, locale=payer_locale(request))
+        form = PayForm(
+            invoice=invoice, today=today, locale=payer_locale(request), installment=installment
+        )
     else:
-        form = PayForm(request.POST, invoice=invoice, today=today, locale=payer_locale(request))
+        form = PayForm(
+            request.POST,
+            invoice=invoice,
+            today=today,
+            locale=payer_locale(request),
+            installment=installment,
+        )
         if form.is_valid():
             home = reverse("portal:home")
             try:
@@ -331,7 +343,13 @@ def pay(request):
                 # (a provider keeps an idempotent request's error for a day).
                 data = request.POST.copy()
                 data["attempt"] = new_attempt()
-                form = PayForm(data, invoice=invoice, today=today, locale=payer_locale(request))
+                form = PayForm(
+                    data,
+                    invoice=invoice,
+                    today=today,
+                    locale=payer_locale(request),
+                    installment=installment,
+                )
                 form.is_valid()
                 form.add_error("amount", str(exc))
             else:

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
+from plixo.commitments.models import PaymentPlan, PlanInstallment, Promise
 from plixo.core.bulk import BulkTable
 from plixo.core.models import Membership, Organization, Role
 from plixo.core.money import currency_digits
@@ -92,6 +93,17 @@ PAYMENT_COLUMNS = ("id", "public_id", "organization", "customer", "reference", "
 ALLOCATION_COLUMNS = ("organization", "payment", "invoice", "amount")
 ADJUSTMENT_COLUMNS = ("organization", "invoice", "kind", "amount", "reason")
 EVENT_COLUMNS = ("organization", "invoice", "kind", "actor_label", "at", "data")
+PROMISE_COLUMNS = ("public_id", "organization", "invoice", "amount", "currency", "promised_on",
+                   "status", "actor_label", "resolved_at")  # fmt: skip
+PLAN_COLUMNS = ("id", "public_id", "organization", "invoice", "total", "currency", "reason",
+                "status", "actor_label", "decided_at")  # fmt: skip
+PLAN_REASON = "Cash flow; agreed on the phone"
+INSTALLMENT_COLUMNS = ("plan", "sequence", "due_on", "amount", "status")
+# Of the overdue invoices still open: this share carry a promise, this share a payment plan.
+PROMISE_SHARE = 0.03
+PLAN_SHARE = 0.01
+PLAN_INSTALLMENTS = 3
+MISSED, PENDING = PlanInstallment.Status.MISSED, PlanInstallment.Status.PENDING
 
 
 @dataclass
@@ -102,6 +114,8 @@ class SeedSummary:
     payments: int = 0
     adjustments: int = 0
     events: int = 0
+    promises: int = 0
+    plans: int = 0
     first_number: str = ""
     last_number: str = ""
     seconds: float = 0.0
@@ -179,6 +193,9 @@ class _Seeder:
         self.allocation_table = BulkTable(Allocation, ALLOCATION_COLUMNS)
         self.adjustment_table = BulkTable(InvoiceAdjustment, ADJUSTMENT_COLUMNS)
         self.event_table = BulkTable(TimelineEvent, EVENT_COLUMNS)
+        self.promise_table = BulkTable(Promise, PROMISE_COLUMNS)
+        self.plan_table = BulkTable(PaymentPlan, PLAN_COLUMNS)
+        self.installment_table = BulkTable(PlanInstallment, INSTALLMENT_COLUMNS)
 
     def _at(self, day: dt.date, hour: int | None = None) -> dt.datetime:
         hour = self.rng.randint(8, 17) if hour is None else hour
@@ -282,6 +299,10 @@ class _Seeder:
                 self.allocation_table.insert(rows.allocations)
                 self.adjustment_table.insert(rows.adjustments)
                 self.event_table.insert(rows.events)
+                self.promise_table.insert(rows.promises)
+                plan_ids = self.plan_table.reserve_ids(len(rows.plans))
+                self.plan_table.insert(rows.number_plans(plan_ids))
+                self.installment_table.insert(rows.installments)
             if not self.summary.first_number:
                 self.summary.first_number = rows.invoices[0][3]
             self.summary.last_number = rows.invoices[-1][3]
@@ -289,6 +310,8 @@ class _Seeder:
             self.summary.payments += len(rows.payments)
             self.summary.adjustments += len(rows.adjustments)
             self.summary.events += len(rows.events)
+            self.summary.promises += len(rows.promises)
+            self.summary.plans += len(rows.plans)
             done += len(rows.invoices)
             self._report("invoices", done, count)
 
@@ -349,6 +372,8 @@ class _Seeder:
                  ACTOR_LABEL, self._at(min(when, self.today)), data)
             )  # fmt: skip
             balance = Decimal(0)
+        if balance > 0 and due < self.today:
+            self._commitment(rows, pk, currency, balance)
         po_number = f"PO-{rng.randint(10000, 99999)}" if rng.random() < 0.6 else ""
         rows.invoices.append(
             (pk, org_id, customer.pk, number, issue, due, currency, amount, balance, status,
@@ -356,9 +381,60 @@ class _Seeder:
         )  # fmt: skip
         self.summary.by_status[status] += 1
 
+    def _commitment(self, rows: "_BatchRows", pk: int, currency: str, balance: Decimal) -> None:
+        """Some overdue invoices carry a promise (open, due soon or just passed, or missed) or a
+        payment plan over their balance (accepted; installments already past are missed, and
+        two missed default it), as a live organization's do, so the radar has work at scale."""
+        rng, org_id, today = self.rng, self.org.pk, self.today
+        roll = rng.random()
+        if roll < PROMISE_SHARE:
+            missed = rng.random() < 0.3
+            offset = -rng.randint(5, 60) if missed else rng.randint(-3, 30)
+            promised_on = today + dt.timedelta(days=offset)
+            made = self._at(min(promised_on, today) - dt.timedelta(days=rng.randint(1, 10)))
+            public_id = uuid.uuid4()
+            rows.promises.append(
+                (public_id, org_id, pk, balance, currency, promised_on,
+                 Promise.Status.MISSED if missed else Promise.Status.OPEN, ACTOR_LABEL,
+                 self._at(promised_on + dt.timedelta(days=1)) if missed else None)
+            )  # fmt: skip
+            rows.events.append(
+                (org_id, pk, "promise_made", ACTOR_LABEL, made,
+                 {"promise": str(public_id), "amount": str(balance), "currency": currency,
+                  "promised_on": str(promised_on), "source": "staff"})
+            )  # fmt: skip
+        elif roll < PROMISE_SHARE + PLAN_SHARE:
+            step = Decimal(1).scaleb(-currency_digits(currency))
+            each = (balance / PLAN_INSTALLMENTS).quantize(step, rounding="ROUND_DOWN")
+            if each <= 0:
+                return
+            amounts = [each] * (PLAN_INSTALLMENTS - 1) + [balance - each * (PLAN_INSTALLMENTS - 1)]
+            first = today + dt.timedelta(days=rng.randint(-45, 10))
+            dues = [first + dt.timedelta(days=30 * i) for i in range(PLAN_INSTALLMENTS)]
+            missed = sum(1 for due in dues if due < today)
+            status = PaymentPlan.Status.DEFAULTED if missed >= 2 else PaymentPlan.Status.APPROVED
+            decided = self._at(min(first, today) - dt.timedelta(days=rng.randint(3, 10)))
+            public_id = uuid.uuid4()
+            rows.plans.append(
+                [None, public_id, org_id, pk, balance, currency, PLAN_REASON, status, ACTOR_LABEL,
+                 decided]
+            )  # fmt: skip
+            plan_row = rows.plans[-1]
+            for sequence, (due, amount) in enumerate(zip(dues, amounts, strict=True), start=1):
+                state = MISSED if due < today else PENDING
+                rows.installments.append([plan_row, sequence, due, amount, state])
+            rows.events.append(
+                (org_id, pk, "plan_proposed", ACTOR_LABEL, decided,
+                 {"plan": str(public_id), "total": str(balance), "currency": currency,
+                  "installments": PLAN_INSTALLMENTS,
+                  "first_on": str(dues[0]), "last_on": str(dues[-1]), "source": "staff",
+                  "reason": PLAN_REASON})
+            )  # fmt: skip
+
 
 class _BatchRows:
-    """One batch's rows; payments and allocations get their payment ids once reserved."""
+    """One batch's rows; payments and allocations get their payment ids once reserved, plan
+    installments their plan's id."""
 
     def __init__(self):
         self.invoices: list[tuple] = []
@@ -366,6 +442,16 @@ class _BatchRows:
         self.allocations: list[list] = []
         self.adjustments: list[tuple] = []
         self.events: list[tuple] = []
+        self.promises: list[tuple] = []
+        self.plans: list[list] = []
+        self.installments: list[list] = []
+
+    def number_plans(self, ids: list[int]) -> list[list]:
+        for plan, pk in zip(self.plans, ids, strict=True):
+            plan[0] = pk
+        for installment in self.installments:
+            installment[0] = installment[0][0]  # the plan row, now numbered
+        return self.plans
 
     def number_payments(self, ids: list[int]) -> None:
         # Payments and allocations are appended in step, one allocation per payment.

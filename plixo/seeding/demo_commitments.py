@@ -5,7 +5,12 @@ import datetime as dt
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from plixo.commitments.services import plan_installments_even, plan_propose, promise_create
+from plixo.commitments.services import (
+    plan_create,
+    plan_installments_even,
+    plan_propose,
+    promise_create,
+)
 from plixo.core.models import Organization, User
 from plixo.core.money import quantize
 from plixo.disputes.services import dispute_file
@@ -15,7 +20,8 @@ from plixo.ledger.models import Invoice
 def demo_commitments(
     *, organization: Organization, today: dt.date, operator: User, contacts: dict[int, list]
 ) -> None:
-    """Promises, plans and disputes on the oldest overdue invoices, so every page has some."""
+    """Promises, plans and disputes on the oldest overdue invoices, so every page (the
+    Commitment Radar among them) has some."""
     overdue = list(
         Invoice.objects.filter(
             organization=organization, status="open", due_date__lt=today
@@ -68,3 +74,50 @@ def demo_commitments(
             actor=None if files else operator,
             actor_label="Accounts payable (payer, portal)" if files else None,
         )
+    if len(overdue) < 9:
+        return
+    # On the Commitment Radar: a promise due today, and a plan agreed on the phone whose first
+    # installment falls in three days.
+    promise_create(
+        invoice=overdue[7],
+        amount=overdue[7].balance,
+        promised_on=today,
+        note="AP confirmed the payment run goes out today.",
+        source="staff",
+        actor=operator,
+    )
+    plan = plan_create(
+        invoice=overdue[8],
+        installments=plan_installments_even(
+            total=overdue[8].balance,
+            currency=overdue[8].currency,
+            count=4,
+            first_on=today + dt.timedelta(days=3),
+            every_days=14,
+        ),
+        reason="Seasonal business; agreed fortnightly payments with their controller.",
+        contact=contacts[overdue[8].customer_id][0],
+        actor=operator,
+    )
+    if plan.status == "pending_approval":
+        # Above the operator's limit (or in a currency without an exchange rate): the
+        # Controller approves it from the Approvals inbox, as they would.
+        from plixo.approvals.models import ApprovalRequest
+        from plixo.approvals.services import approval_approve
+        from plixo.core.models import Membership, Role
+
+        controller = (
+            Membership.objects.filter(
+                organization=organization, role=Role.CONTROLLER, is_active=True
+            )
+            .select_related("user")
+            .first()
+        )
+        if controller is not None:
+            approval_approve(
+                approval=ApprovalRequest.objects.get(
+                    organization=organization, target_key=f"plan:{plan.public_id}"
+                ),
+                actor=controller.user,
+                comment="Fortnightly terms fit their seasonal cash flow.",
+            )

@@ -9,9 +9,9 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from plixo.commitments import services
 from plixo.commitments.models import PaymentPlan, PlanInstallment
 from plixo.commitments.services import plan_installments_even, plan_propose
+from plixo.commitments.services import records as services
 from plixo.ledger.models import LedgerError, TimelineEvent
 from tests.factories import (
     CustomerFactory,

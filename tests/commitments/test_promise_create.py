@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from plixo.commitments import services
 from plixo.commitments.models import Promise
 from plixo.commitments.services import promise_create
+from plixo.commitments.services import records as services
 from plixo.ledger.models import LedgerError, TimelineEvent
 from plixo.ledger.services import invoice_void
 from tests.factories import ContactFactory, CustomerFactory, InvoiceFactory

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from plixo.commitments.services import plan_propose, promise_create
+from plixo.commitments.services import plan_propose, promise_create, promises_check
 from plixo.comms.models import CadenceEnrollment, Message
 from plixo.comms.services import cadence_tick
 from plixo.disputes.services import dispute_file
@@ -100,15 +100,36 @@ def test_a_promise_pauses_until_the_day_after_then_one_tailored_follow_up(person
     assert Message.objects.get(invoice=drafted).status == Message.Status.CANCELLED
     enrollment = _enrollment(drafted)
     assert enrollment.state == State.PAUSED
-    # The day after the promise, 06:00 New York (EDT from 2026-03-08): 10:00 UTC.
-    assert enrollment.next_action_at == dt.datetime(2026, 3, 9, 10, 0, tzinfo=dt.UTC)
+    # Two days before the promise, 06:00 New York (EST): 11:00 UTC, for the first reminder.
+    assert enrollment.next_action_at == dt.datetime(2026, 3, 6, 11, 0, tzinfo=dt.UTC)
     assert "cadence_paused" in _kinds(drafted)
 
+    clock.move_to(dt.datetime(2026, 3, 6, 11, 0, tzinfo=dt.UTC))
+    assert cadence_tick().drafted == 1
+    before = Message.objects.get(invoice=drafted, status=Message.Status.DRAFT)
+    assert before.purpose == f"followup:promise_reminder:{promise.pk}:before"
+    assert "$1,250.00" in before.body and "March 8, 2026" in before.body
+    assert _enrollment(drafted).state == State.PAUSED
+    # The promise day itself, 06:00 New York (EDT from 2026-03-08): 10:00 UTC.
+    assert _enrollment(drafted).next_action_at == dt.datetime(2026, 3, 8, 10, 0, tzinfo=dt.UTC)
+    assert cadence_tick().drafted == 0  # once
+
     clock.move_to(dt.datetime(2026, 3, 8, 20, 0, tzinfo=dt.UTC))  # the promise day itself
-    assert cadence_tick().drafted == 0
+    assert cadence_tick().drafted == 1
+    assert Message.objects.filter(
+        invoice=drafted, purpose=f"followup:promise_reminder:{promise.pk}:due"
+    ).exists()
+    # The day after the promise, 06:00 New York: 10:00 UTC.
+    assert _enrollment(drafted).next_action_at == dt.datetime(2026, 3, 9, 10, 0, tzinfo=dt.UTC)
     clock.move_to(dt.datetime(2026, 3, 9, 10, 0, tzinfo=dt.UTC))
     result = cadence_tick()
     assert result.drafted == 1
+    # The promises check marks it missed, which withdraws the unsent reminders and keeps the
+    # follow-up the tick drafted (in either order).
+    assert promises_check() == 1
+    assert not Message.objects.filter(
+        invoice=drafted, purpose__startswith="followup:promise_reminder:", status="draft"
+    ).exists()
     followup = Message.objects.get(invoice=drafted, status=Message.Status.DRAFT)
     assert followup.kind == Message.Kind.FOLLOWUP
     assert followup.purpose == f"followup:promise_missed:{promise.pk}"
@@ -119,7 +140,8 @@ def test_a_promise_pauses_until_the_day_after_then_one_tailored_follow_up(person
     assert cadence_tick().drafted == 0
     clock.move_to(dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC))
     cadence_tick()
-    assert Message.objects.filter(invoice=drafted, kind=Message.Kind.FOLLOWUP).count() == 1
+    missed = Message.objects.filter(invoice=drafted, purpose__startswith="followup:promise_missed")
+    assert missed.count() == 1
 
 
 def test_a_plan_pauses_and_a_missed_installment_brings_a_plan_missed_follow_up(

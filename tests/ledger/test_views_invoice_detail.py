@@ -362,12 +362,23 @@ def test_summary_and_timeline_come_before_the_action_forms(personas, invoice):
 
 
 def test_no_jump_link_when_the_role_has_no_action(personas, invoice):
+    invoice.customer.owner = personas.members[Role.SALES].user
+    invoice.customer.save()
+
+    body = personas.client_for(Role.SALES).get(_url(invoice)).content.decode()
+
+    assert 'href="#actions"' not in body
+
+
+def test_a_csm_may_log_a_promise_on_their_account(personas, invoice):
     invoice.customer.owner = personas.members[Role.CSM].user
     invoice.customer.save()
 
     body = personas.client_for(Role.CSM).get(_url(invoice)).content.decode()
 
-    assert 'href="#actions"' not in body
+    assert 'href="#actions"' in body
+    assert "Add promise" in body
+    assert "Create payment plan" not in body and "Record payment" not in body
 
 
 def test_closed_invoice_offers_no_actions(personas, invoice):

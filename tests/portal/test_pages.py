@@ -375,3 +375,45 @@ def test_a_renewal_email_survives_line_breaks_in_the_invoice_number(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject.startswith("Invoice INV-A X-Injected: 1 from ")
     assert "X-Injected" not in mail.outbox[0].extra_headers
+
+
+def test_installments_of_an_accepted_plan_are_paid_in_the_portal_and_the_plan_closes(
+    billed, payer, personas
+):
+    from plixo.commitments.models import PaymentPlan
+    from plixo.commitments.services import plan_create
+    from plixo.ledger.selectors import org_today
+
+    org = billed.invoice.organization
+    org.allow_partial_payments = False
+    org.save()
+    today = org_today(org)
+    plan = plan_create(
+        invoice=billed.invoice,
+        installments=[
+            (today + dt.timedelta(days=1), Decimal("500.00")),
+            (today + dt.timedelta(days=31), Decimal("750.00")),
+        ],
+        reason="Agreed on the phone",
+        actor=personas.operator.user,
+    )
+    home = payer.get("/portal/").content.decode()
+    assert "Your payment plan" in home and "$500.00" in home and "$750.00" in home
+    page = payer.get("/portal/pay/").content.decode()
+    assert "Installment 1 of your payment plan: $500.00" in page
+    assert "readonly" not in page  # the installment may be paid alone
+    wrong = payer.post("/portal/pay/", {"amount": "100.00"})
+    assert "Please pay the installment due ($500.00) or the full balance." in (
+        wrong.content.decode()
+    )
+    _pay(payer, "500.00")
+    plan.refresh_from_db()
+    assert plan.status == PaymentPlan.Status.ACTIVE
+    assert (
+        "Installment 2 of your payment plan: $750.00" in payer.get("/portal/pay/").content.decode()
+    )
+    _pay(payer, "750.00")
+    plan.refresh_from_db()
+    billed.invoice.refresh_from_db()
+    assert plan.status == PaymentPlan.Status.COMPLETED
+    assert billed.invoice.status == "paid"

@@ -128,7 +128,20 @@ def test_demo_looks_real_and_a_second_build_changes_nothing(django_assert_max_nu
             public_id=event.data["message"], status=Message.Status.SENT
         ).exists()
     assert Message.objects.filter(organization=org, status=Message.Status.DRAFT).count() >= 10
-    assert Message.objects.filter(organization=org, status=Message.Status.QUEUED).count() == 3
+    queued = Message.objects.filter(organization=org, status=Message.Status.QUEUED)
+    assert queued.filter(kind=Message.Kind.STEP).count() == 3
+    # The schedule of the plan agreed on the phone, on its way to the payer.
+    assert [m.purpose.split(":")[1] for m in queued.exclude(kind=Message.Kind.STEP)] == [
+        "plan_accepted"
+    ]
+    # The Commitment Radar has work: a promise due today, a plan's installment due soon, and
+    # the payers' proposals awaiting a decision.
+    from plixo.commitments.selectors import commitment_radar
+
+    radar = commitment_radar(membership=org_controller(org))
+    badges = {label for item in radar.items for label, _ in item.badges}
+    assert {"Due today", "Installment due soon"} <= badges
+    assert len(radar.proposals) == 2
     paid = invoices.filter(status=InvoiceStatus.PAID).first()
     payment_event = paid.timeline.get(kind=TimelineEvent.Kind.PAYMENT_RECORDED)
     assert payment_event.at > paid.timeline.order_by("at").first().at
@@ -283,8 +296,9 @@ def test_demo_has_promises_plans_and_disputes_through_the_services(db):
     from plixo.seeding.demo import demo_build
 
     demo_build()
-    assert Promise.objects.filter(organization__slug="demo").count() == 3
-    assert PaymentPlan.objects.filter(organization__slug="demo").count() == 2
+    assert Promise.objects.filter(organization__slug="demo").count() == 4
+    plans = PaymentPlan.objects.filter(organization__slug="demo")
+    assert sorted(plans.values_list("status", flat=True)) == ["approved", "proposed", "proposed"]
     disputes = Dispute.objects.filter(organization__slug="demo")
     assert disputes.count() == 2 and DisputeAttachment.objects.count() == 1
     for dispute in disputes:
@@ -310,3 +324,9 @@ def test_a_demo_built_just_after_midnight_keeps_todays_invoices_on_today():
             opening = invoice.timeline.order_by("at", "id").first()
             assert opening.at.astimezone(zone).date() == invoice.issue_date, invoice.number
             assert opening.at <= timezone.now()
+
+
+def org_controller(org):
+    from plixo.core.models import Membership, Role
+
+    return Membership.objects.get(organization=org, role=Role.CONTROLLER, is_active=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from plixo.commitments.models import CommitmentSource, PaymentPlan, PlanInstallment, Promise
 from plixo.core.models import User
@@ -23,6 +24,7 @@ from plixo.core.money import (
     parse_amount,
     quantize,
 )
+from plixo.core.text import text_problem
 from plixo.ledger.models import Contact, Invoice, LedgerError
 from plixo.ledger.selectors import org_today
 from plixo.ledger.services import timeline_record
@@ -88,6 +90,9 @@ def _text(value: str, what: str, *, required: bool) -> str:
         raise LedgerError(f"{what} is required.")
     if len(text) > NOTE_MAX_LENGTH:
         raise LedgerError(f"{what} is too long (at most {NOTE_MAX_LENGTH} characters).")
+    problem = text_problem(text)
+    if problem:
+        raise LedgerError(f"{what} {problem}.")
     return text
 
 
@@ -105,8 +110,13 @@ def promise_create(
     source: str = CommitmentSource.STAFF,
     actor: User | None = None,
     actor_label: str | None = None,
+    supersede: bool = True,
 ) -> Promise:
-    """A promise to pay `amount` of the invoice on `promised_on` (today to 90 days ahead)."""
+    """A promise to pay `amount` of the invoice on `promised_on` (today to 90 days ahead).
+
+    The payer's word replaces what they said before: the invoice's open promises become
+    superseded (each on the timeline). `supersede=False` adds a promise beside them, for the
+    part of the balance they do not cover (PAY-4's "promise the rest")."""
     _check_source(source)
     _check_contact(contact, invoice)
     invoice = _lock_open_invoice(invoice, "promises")
@@ -124,6 +134,13 @@ def promise_create(
         raise LedgerError(f"The promise date must be within {PROMISE_HORIZON_DAYS} days.")
     note = _text(note, "The note", required=False)
     label = _label(actor, actor_label)
+    earlier = []
+    if supersede:
+        earlier = list(
+            Promise.objects.select_for_update().filter(
+                invoice_id=invoice.pk, status=Promise.Status.OPEN
+            )
+        )
     promise = Promise.objects.create(
         organization_id=invoice.organization_id,
         invoice=invoice,
@@ -151,7 +168,56 @@ def promise_create(
             "contact": str(contact) if contact is not None else "",
         },
     )
+    for old in earlier:
+        promise_close(
+            promise=old,
+            status=Promise.Status.SUPERSEDED,
+            invoice=invoice,
+            actor=actor,
+            actor_label=label,
+            data={"by": str(promise.public_id)},
+        )
     cadence_notify(invoice=invoice, change="promise", actor=actor)
+    return promise
+
+
+PROMISE_EVENTS = {
+    Promise.Status.KEPT: "promise_kept",
+    Promise.Status.MISSED: "promise_missed",
+    Promise.Status.SUPERSEDED: "promise_superseded",
+    Promise.Status.CANCELLED: "promise_cancelled",
+}
+
+
+def promise_close(
+    *,
+    promise: Promise,
+    status: str,
+    invoice: Invoice,
+    actor: User | None = None,
+    actor_label: str | None = None,
+    data: dict | None = None,
+) -> Promise:
+    """Move a locked promise out of "open" (or a missed one to kept) and write the timeline
+    event. The caller holds the invoice lock and tells the cadence."""
+    promise.check_transition(status)
+    promise.status = status
+    if promise.resolved_at is None or status == Promise.Status.KEPT:
+        promise.resolved_at = timezone.now()
+    promise.save(update_fields=["status", "resolved_at"])
+    timeline_record(
+        invoice=invoice,
+        kind=PROMISE_EVENTS[status],
+        actor=actor,
+        actor_label=actor_label,
+        data={
+            "promise": str(promise.public_id),
+            "amount": str(promise.amount),
+            "currency": promise.currency,
+            "promised_on": str(promise.promised_on),
+            **(data or {}),
+        },
+    )
     return promise
 
 
@@ -339,20 +405,7 @@ def commitments_payment_applied(
             ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
             if since < promise.amount:
                 continue
-        promise.check_transition(Promise.Status.KEPT)
-        promise.status = Promise.Status.KEPT
-        promise.save(update_fields=["status"])
-        timeline_record(
-            invoice=invoice,
-            kind=PROMISE_KEPT,
-            actor=actor,
-            data={
-                "promise": str(promise.public_id),
-                "amount": str(promise.amount),
-                "currency": promise.currency,
-                "promised_on": str(promise.promised_on),
-            },
-        )
+        promise_close(promise=promise, status=Promise.Status.KEPT, invoice=invoice, actor=actor)
 
     plans = PaymentPlan.objects.select_for_update().filter(
         invoice_id=invoice.pk, status__in=PLANS_THAT_TAKE_PAYMENTS
@@ -372,7 +425,8 @@ def commitments_payment_applied(
             left -= take
             if installment.paid_amount == installment.amount:
                 installment.status = PlanInstallment.Status.PAID
-            installment.save(update_fields=["paid_amount", "status"])
+                installment.paid_on = org_today(invoice.organization)
+            installment.save(update_fields=["paid_amount", "status", "paid_on"])
             timeline_record(
                 invoice=invoice,
                 kind=INSTALLMENT_PAID,
@@ -397,6 +451,8 @@ def commitments_payment_applied(
             plan.status = wanted
             plan.save(update_fields=["status"])
             if wanted == PaymentPlan.Status.COMPLETED:
+                plan.closed_at = timezone.now()
+                plan.save(update_fields=["closed_at"])
                 timeline_record(
                     invoice=invoice,
                     kind=PLAN_COMPLETED,
@@ -405,3 +461,24 @@ def commitments_payment_applied(
                 )
         # One payment advances one plan: an invoice has one accepted plan at a time.
         break
+
+
+def commitments_reversal_refused(*, invoice_ids: list[int], payment) -> str:
+    """Why taking `payment` back would leave a payment plan wrong ("" when it would not): a
+    plan's installments record what was paid on them, so a payment that advanced one is not
+    reversed (record a correcting payment or cancel the plan first)."""
+    advanced = (
+        PlanInstallment.objects.filter(
+            plan__invoice_id__in=invoice_ids,
+            paid_amount__gt=0,
+            plan__created_at__lte=payment.created_at,
+        )
+        .select_related("plan__invoice")
+        .first()
+    )
+    if advanced is None:
+        return ""
+    return (
+        f"Payment {payment.reference} advanced the payment plan on invoice "
+        f"{advanced.plan.invoice.number}; cancel the plan before reversing the payment."
+    )

@@ -553,8 +553,12 @@ def invoice_cadence_status(*, invoice, now: dt.datetime | None = None) -> Cadenc
         return CadenceStatus(name, "active", label, f"next: “{step.offset_label}” {when}")
     if enrollment.state == State.PAUSED:
         text = days(enrollment.reason or "paused")
-        if enrollment.reason.startswith("Promise") and resumes:
-            text += f"; chasing resumes {resumes} if unpaid"
+        promised = _ISO_DAY.search(enrollment.reason or "")
+        if enrollment.reason.startswith("Promise") and promised:
+            # The engine looks in earlier for the promise's reminders; chasing itself resumes
+            # the day after the promised date.
+            after = dt.date.fromisoformat(promised[1]) + dt.timedelta(days=1)
+            text += f"; chasing resumes {_short_day(after, today)} if unpaid"
         elif enrollment.reason == "Invoice is disputed":
             text += "; chasing resumes when the dispute is closed"
         elif resumes:

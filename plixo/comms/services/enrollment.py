@@ -38,8 +38,10 @@ from plixo.comms.services.cadence_plans import (
     cadence_for_invoice,
 )
 from plixo.comms.services.intake import enrollment_ensure, invoices_enrol_new
+from plixo.comms.services.notices import fill
 from plixo.comms.services.rows import enrollments_save, rows_insert
 from plixo.core.models import User
+from plixo.core.money import format_money
 from plixo.ledger.models import OPEN_STATUSES, Contact, Invoice, InvoiceStatus, TimelineEvent
 
 log = structlog.get_logger("plixo.comms")
@@ -171,10 +173,12 @@ def _judge(
             return Verdict(State.PAUSED, f"Payment plan {label}", max(recheck, tomorrow_check))
     for promise in facts.promises.get(invoice.pk, ()):
         if promise.status == Promise.Status.OPEN and promise.promised_on >= today:
+            reminder, recheck = _promise_reminder(promise, plan, facts, invoice, today)
             return Verdict(
                 State.PAUSED,
                 f"Promise to pay on {promise.promised_on:%Y-%m-%d}",
-                plan.at(promise.promised_on + dt.timedelta(days=1)),
+                recheck,
+                followup=reminder,
             )
         key = f"promise_missed:{promise.pk}"
         if not followup and f"followup:{key}" not in facts.purposes.get(invoice.pk, set()):
@@ -225,6 +229,52 @@ def _judge(
     )
 
 
+PROMISE_REMINDER_DAYS_BEFORE = 2
+
+
+def _promise_reminder(
+    promise: Promise, plan: OrgPlan, facts: Facts, invoice: Invoice, today: dt.date
+) -> tuple[str, dt.datetime]:
+    """The reminder owed now for an open promise ("" for none), and when to look again.
+
+    Two reminders: `PROMISE_REMINDER_DAYS_BEFORE` days before the date and on the date, each
+    only if the promise was made before that day (a promise made today for the day after
+    tomorrow needs no reminder today)."""
+    made_on = plan.today(promise.created_at)
+    before_on = promise.promised_on - dt.timedelta(days=PROMISE_REMINDER_DAYS_BEFORE)
+    sent = facts.purposes.get(invoice.pk, set())
+    key = ""
+    if today == promise.promised_on and made_on < today:
+        key = f"promise_reminder:{promise.pk}:due"
+    elif before_on <= today < promise.promised_on and made_on < before_on:
+        key = f"promise_reminder:{promise.pk}:before"
+    if key and f"followup:{key}" in sent:
+        key = ""
+    if today < before_on:
+        recheck = plan.at(before_on)
+    elif today < promise.promised_on:
+        recheck = plan.at(promise.promised_on)
+    else:
+        recheck = plan.at(promise.promised_on + dt.timedelta(days=1))
+    return key, recheck
+
+
+def _followup_values(followup: str, facts: Facts, invoice: Invoice) -> dict[str, str]:
+    """The facts a follow-up names that are not merge fields (a promise's amount and date)."""
+    kind, _, rest = followup.partition(":")
+    if kind != "promise_reminder":
+        return {}
+    promise_pk = rest.split(":")[0]
+    for promise in facts.promises.get(invoice.pk, ()):
+        if str(promise.pk) == promise_pk:
+            return {
+                "promise_amount": format_money(promise.amount, promise.currency),
+                "promise_date": f"{promise.promised_on:%B} {promise.promised_on.day}, "
+                f"{promise.promised_on.year}",
+            }
+    return {}
+
+
 # --- writing -----------------------------------------------------------------------------------
 
 
@@ -242,6 +292,7 @@ def _message_for(
     cadence: Cadence | None,
     step: CadenceStep | None,
     followup: str = "",
+    values: dict[str, str] | None = None,
     now: dt.datetime,
 ) -> Message:
     if step is not None:
@@ -250,6 +301,7 @@ def _message_for(
     else:
         kind, purpose = Message.Kind.FOLLOWUP, f"followup:{followup}"
         tone, subject, body = FOLLOWUPS[followup.split(":")[0]]
+        subject, body = fill(subject, values or {}), fill(body, values or {})
     approval = cadence.requires_approval if cadence is not None else True
     return Message(
         organization_id=invoice.organization_id,
@@ -340,6 +392,7 @@ def _apply(
                 cadence=cadence,
                 step=None,
                 followup=verdict.followup,
+                values=_followup_values(verdict.followup, facts, invoice),
                 now=now,
             )
             messages.append(msg)
@@ -465,6 +518,11 @@ CHANGE_REASONS = {
     "payment": "Payment received",
     "promise": "Promise to pay recorded",
     "plan": "Payment plan proposed",
+    "promise_missed": "Promise to pay missed",
+    "promise_closed": "Promise to pay closed",
+    "plan_decided": "Payment plan decided",
+    "plan_missed": "Payment plan installment missed",
+    "plan_closed": "Payment plan closed",
     "dispute_opened": "Dispute filed",
     "dispute_closed": "Dispute resolved",
     "closed": "Invoice closed",
@@ -472,17 +530,26 @@ CHANGE_REASONS = {
     "redated": "Due date changed",
     "refunded": "Payment refunded",
 }
-# Changes after which the drafts already written still stand.
-KEEPS_DRAFTS = frozenset({"dispute_closed", "updated", "refunded"})
+# Changes after which the drafts already written still stand (a missed promise or installment
+# withdraws only the promise's reminders: the follow-up the tick may have drafted stays).
+KEEPS_DRAFTS = frozenset({"dispute_closed", "updated", "refunded", "promise_missed", "plan_missed"})
 
 
 def messages_cancel(
-    *, invoice: Invoice, reason: str, actor: User | None = None, now: dt.datetime | None = None
+    *,
+    invoice: Invoice,
+    reason: str,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+    purpose_prefix: str = "",
 ) -> int:
-    """Cancel every unsent email of the invoice (drafts, queued, held), with one timeline
-    entry saying how many and why."""
+    """Cancel every unsent email of the invoice (drafts, queued, held), or only those whose
+    purpose starts with `purpose_prefix`, with one timeline entry saying how many and why."""
     now = now or timezone.now()
-    cancelled = Message.objects.filter(invoice_id=invoice.pk, status__in=Message.UNSENT).update(
+    unsent = Message.objects.filter(invoice_id=invoice.pk, status__in=Message.UNSENT)
+    if purpose_prefix:
+        unsent = unsent.filter(purpose__startswith=purpose_prefix)
+    cancelled = unsent.update(
         status=Message.Status.CANCELLED, status_reason=reason[:300], updated_at=now
     )
     if cancelled:
@@ -552,6 +619,14 @@ def cadence_invoice_changed(
     enrollment = CadenceEnrollment.objects.select_for_update().get(invoice_id=invoice.pk)
     if change not in KEEPS_DRAFTS:
         messages_cancel(invoice=invoice, reason=CHANGE_REASONS[change], actor=actor, now=now)
+    elif change == "promise_missed":
+        messages_cancel(
+            invoice=invoice,
+            reason=CHANGE_REASONS[change],
+            actor=actor,
+            now=now,
+            purpose_prefix="followup:promise_reminder:",
+        )
     enrollment.invoice = invoice
     if change == "redated":
         _restart_schedule(enrollment, invoice, now)

@@ -37,9 +37,10 @@ from plixo.comms.models import (
     SendingDomain,
     SendingSettings,
 )
+from plixo.comms.services.notices import sends_while_paused
 from plixo.comms.services.setup import sending_settings_for
 from plixo.comms.windows import SendWindow, next_day_opening, window_check
-from plixo.ledger.models import Contact, Invoice, TimelineEvent
+from plixo.ledger.models import Contact, Invoice, InvoiceStatus, TimelineEvent
 
 log = structlog.get_logger("plixo.comms")
 
@@ -164,15 +165,26 @@ def caps_check(
     return reason, next_day_opening(window, now)
 
 
-def _blocked_by_cadence(invoice: Invoice) -> str:
-    """Why the invoice must not be chased now (closed, disputed, paused), or ""."""
+def _blocked_by_cadence(invoice: Invoice, purpose: str = "") -> str:
+    """Why the invoice must not be chased now (closed, disputed, paused), or "". A promise
+    reminder or a plan notice still goes while a promise or plan pauses the cadence."""
     if not invoice.is_open or invoice.balance <= 0:
         return f"Invoice is {invoice.get_status_display().lower()}"
     enrollment = CadenceEnrollment.objects.filter(invoice_id=invoice.pk).first()
-    if enrollment is not None and enrollment.state in (
-        CadenceEnrollment.State.PAUSED,
-        CadenceEnrollment.State.STOPPED,
+    if enrollment is None:
+        return ""
+    if purpose.startswith("followup:promise_reminder:") and (
+        enrollment.state != CadenceEnrollment.State.PAUSED
+        or not enrollment.reason.startswith("Promise")
     ):
+        return "The promise is no longer pending"
+    if (
+        enrollment.state == CadenceEnrollment.State.PAUSED
+        and invoice.status != InvoiceStatus.DISPUTED
+        and sends_while_paused(purpose)
+    ):
+        return ""
+    if enrollment.state in (CadenceEnrollment.State.PAUSED, CadenceEnrollment.State.STOPPED):
         return f"Cadence {enrollment.get_state_display().lower()}: {enrollment.reason}"
     return ""
 
@@ -313,7 +325,7 @@ def message_deliver(
         # One sender per organization at a time from here to the claim, so two workers cannot
         # both see room under the day's cap.
         sending = SendingSettings.objects.select_for_update().get(pk=sending.pk)
-        blocked = _blocked_by_cadence(message.invoice)
+        blocked = _blocked_by_cadence(message.invoice, message.purpose)
         if blocked:
             return _cancel(message, blocked, now)
         contact = _recipient(message)
@@ -384,7 +396,7 @@ def _send_claimed(
             )
             message.invoice = invoice
             contact = Contact.objects.filter(pk=contact.pk).first()
-            blocked = _blocked_by_cadence(invoice)
+            blocked = _blocked_by_cadence(invoice, message.purpose)
             if not blocked and (contact is None or contact.suppressed_at(timezone.now())):
                 blocked = "Contact suppressed or removed"
             if blocked:

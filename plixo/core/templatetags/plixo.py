@@ -471,10 +471,54 @@ def describe_event(event, invoice) -> TimelineEntry:
             entry.details.append(("Stripe event", str(data["event"])))
     elif kind == "promise_kept":
         entry.title = "Promise kept"
+        promised = f"The promise of {cash('amount')} for {_date_text(data.get('promised_on', ''))}"
+        if data.get("by_hand"):
+            entry.summary = f"{promised} was marked kept."
+        else:
+            entry.summary = f"{promised} is covered by payments."
+        if data.get("note"):
+            entry.details.append(("Note", str(data["note"])))
+    elif kind in ("promise_missed", "promise_superseded", "promise_cancelled"):
+        outcome = {
+            "promise_missed": ("Promise missed", "was not kept"),
+            "promise_superseded": ("Promise replaced", "was replaced"),
+            "promise_cancelled": ("Promise cancelled", "was cancelled"),
+        }[kind]
+        entry.title = outcome[0]
         entry.summary = (
             f"The promise of {cash('amount')} for {_date_text(data.get('promised_on', ''))} "
-            "is covered by payments."
+            f"{outcome[1]}"
         )
+        if data.get("plan"):
+            entry.summary += " by a payment plan."
+        elif data.get("by"):
+            entry.summary += " by a newer promise."
+        elif data.get("reason"):
+            entry.summary += f": {str(data['reason']).rstrip('.')}."
+        else:
+            entry.summary += "."
+        if data.get("note"):
+            entry.details.append(("Note", str(data["note"])))
+    elif kind in ("plan_accepted", "plan_declined", "plan_cancelled"):
+        entry.title = {
+            "plan_accepted": "Payment plan accepted",
+            "plan_declined": "Payment plan declined"
+            if not data.get("countered")
+            else "Payment plan countered",
+            "plan_cancelled": "Payment plan cancelled",
+        }[kind]
+        entry.summary = f"Plan of {cash('total')}."
+        if data.get("note"):
+            entry.details.append(("Note", str(data["note"])))
+    elif kind == "installment_missed":
+        entry.title = "Plan installment missed"
+        entry.summary = (
+            f"Installment {data.get('installment', '')} of {cash('amount')}, due "
+            f"{_date_text(data.get('due_on', ''))}, was not paid."
+        )
+    elif kind == "plan_defaulted":
+        entry.title = "Payment plan defaulted"
+        entry.summary = f"{str(data.get('reason', 'Installments missed')).rstrip('.')}."
     elif kind == "installment_paid":
         entry.title = (
             "Plan installment paid" if data.get("complete") else "Plan installment part-paid"
@@ -484,7 +528,7 @@ def describe_event(event, invoice) -> TimelineEntry:
         )
     elif kind == "plan_completed":
         entry.title = "Payment plan completed"
-        entry.summary = "Every installment is paid."
+        entry.summary = "Marked complete." if data.get("by_hand") else "Every installment is paid."
     elif kind == "payment_processing":
         entry.title = "Bank payment processing"
         entry.summary = f"{cash('amount')} submitted by bank debit; it settles in a few days."

@@ -1,0 +1,111 @@
+"""Promises and payment plans in a real browser: an operator logs a promise from the invoice
+page, prefills a plan from it, reviews and creates its schedule, and lands on the plan
+inspector; the Controller's Commitment Radar shows a missed promise with its badges. Every
+step is photographed at desktop and phone size into `artifacts/screenshots/` for review."""
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from plixo.commitments.models import PaymentPlan, Promise
+from plixo.commitments.services import promise_create
+from plixo.core.models import Role
+from tests.e2e.test_collections_flow import harbor, shoot, sign_in  # noqa: F401 — fixture
+
+pytestmark = pytest.mark.e2e
+VIEWPORTS = ["desktop", "phone"]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_operator_logs_a_promise_then_turns_it_into_a_plan(
+    request,
+    harbor,  # noqa: F811 — the fixture imported above
+    live_server,
+    screenshots,
+    viewport,  # noqa: F811
+):
+    page: Page = request.getfixturevalue(viewport)
+    invoice = harbor["invoices"]["INV-2043"]  # EUR 8,900.00, 45 days overdue
+    sign_in(page, live_server.url, "dana.reyes@harborlane.example")
+    page.goto(f"{live_server.url}/invoices/{invoice.public_id}/")
+
+    # She records what the payer said on the phone.
+    card = page.locator("#add-promise")
+    card.locator("summary").click()
+    card.get_by_label("Amount").fill("3,000.00")
+    promised = dt.date.today() + dt.timedelta(days=5)
+    card.get_by_label("Promised for").fill(promised.isoformat())
+    card.get_by_label("Note").fill("Klaus, on the phone: after month end")
+    page.get_by_role("button", name="Add promise").click()
+    expect(page.locator(".alert, .messages")).to_contain_text("Promise recorded: €3,000.00")
+    commitments = page.locator("section.commitments")
+    expect(commitments).to_contain_text("Open")
+    expect(commitments.get_by_role("button", name="Mark kept")).to_be_visible()
+    shoot(page, screenshots, "promise-logged", viewport)
+
+    # Later she prefills a plan from it: the promise is the first installment.
+    commitments.get_by_role("link", name="Prefill plan").click()
+    card = page.locator("#create-plan")
+    expect(card).to_contain_text("Prefilled from the promise of €3,000.00")
+    card.get_by_label("Installments").fill("3")
+    card.get_by_role("button", name="Review schedule").click()
+    card = page.locator("#create-plan")
+    expect(card.locator(".schedule-row")).to_have_count(3)
+    expect(card.get_by_label("Installment 1 amount")).to_have_value("3000.00")
+    expect(card.get_by_label("Installment 2 amount")).to_have_value("2950.00")
+    shoot(page, screenshots, "plan-review", viewport)
+    card.get_by_role("button", name="Create plan").click()
+
+    # The plan inspector: schedule, adherence, next due date and the actions.
+    page.wait_for_url(re.compile(r"/plans/[0-9a-f-]{36}/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Payment plan for INV-2043")
+    expect(page.locator("table.schedule-table tbody tr")).to_have_count(3)
+    expect(page.locator("main")).to_contain_text("Upcoming")
+    expect(page.get_by_role("button", name="Resend link")).to_be_visible()
+    shoot(page, screenshots, "plan-inspector", viewport)
+
+    plan = PaymentPlan.objects.get(invoice=invoice)
+    assert plan.status == PaymentPlan.Status.APPROVED
+    assert Promise.objects.get(invoice=invoice).status == Promise.Status.SUPERSEDED
+    assert page.js_errors == [], page.js_errors
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_radar_shows_a_missed_promise_with_its_badges(
+    request,
+    harbor,  # noqa: F811 — the fixture imported above
+    live_server,
+    screenshots,
+    viewport,  # noqa: F811
+):
+    page: Page = request.getfixturevalue(viewport)
+    operator = harbor["people"][Role.AR_OPERATOR]
+    today = dt.date.today()
+    missed = promise_create(
+        invoice=harbor["invoices"]["INV-2044"],
+        amount="2150.00",
+        promised_on=today,
+        actor=operator,
+    )
+    # Made a week ago for yesterday: the promised day has passed without a payment.
+    Promise.objects.filter(pk=missed.pk).update(promised_on=today - dt.timedelta(days=1))
+    promise_create(
+        invoice=harbor["invoices"]["INV-2045"],
+        amount="640.00",
+        promised_on=today,
+        actor=operator,
+    )
+    sign_in(page, live_server.url, "ines.moreau@harborlane.example")
+    page.get_by_role("link", name="Commitments").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Commitment Radar")
+    table = page.locator("table.radar-table")
+    expect(table).to_contain_text("INV-2044")
+    expect(table).to_contain_text("Missed")
+    expect(table).to_contain_text("No invoice link")
+    expect(table).to_contain_text("Due today")
+    expect(page.locator(".radar-totals")).to_contain_text("$640.00")
+    expect(page.locator(".radar-totals")).to_contain_text("£2,150.00")
+    shoot(page, screenshots, "commitment-radar", viewport)
+    assert page.js_errors == [], page.js_errors
