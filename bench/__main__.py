@@ -5,13 +5,16 @@ the same run) to paste into docs/performance.md. `--full` runs the large sizes (
 the default is a quicker run at 100,000. `tick` (P3) seeds 1,000,000 invoices unless
 `--invoices N` says otherwise. `webhooks` (P5) delivers 2,000 signed Stripe events (10,000 with
 `--full`). `lists` (P8) times every staff list page and list API route on an organization of
-100,000 invoices (1,000,000 with `--full`).
+100,000 invoices (1,000,000 with `--full`). `reports` (P7) times aging, DSO and CEI at 100,000
+invoices (1,000,000 with `--full`, or `--invoices N`).
+`cashapp` (P6) matches 2,000 bank lines against 20,000 open invoices and imports them end to end
+(10,000 against 200,000, matching only, with `--full`).
 """
 
 import argparse
 import sys
 
-from bench import imports, lists, portal, seed, tick, webhooks
+from bench import cashapp, imports, lists, portal, reports, seed, tick, webhooks
 
 BENCHMARKS = {
     "portal": portal.main,
@@ -20,6 +23,8 @@ BENCHMARKS = {
     "lists": lists.main,
     "tick": tick.main,
     "webhooks": webhooks.main,
+    "cashapp": cashapp.main,
+    "reports": reports.main,
 }
 
 
@@ -37,12 +42,15 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         metavar="N",
-        help="tick: invoices to seed (default 1,000,000; 100000 for a quick run)",
+        help="tick, reports: invoices to seed (tick: 1,000,000; reports: 100,000 or 1,000,000 "
+        "with --full)",
     )
     args = parser.parse_args(argv)
     for name in args.names or list(BENCHMARKS):
         if name == "tick":
             tick.main(full=args.full, postgres=args.postgres, invoices=args.invoices)
+        elif name == "reports":
+            reports.main(full=args.full, postgres=args.postgres, invoices=args.invoices)
         else:
             BENCHMARKS[name](full=args.full, postgres=args.postgres)
     return 0

@@ -17,7 +17,11 @@ from plixo.api.routers import (
     portal,
     sending,
 )
+from plixo.approvals import api as approvals_api
+from plixo.cashapp import api as cash_api
+from plixo.commitments import api as commitments_api
 from plixo.core.access import public
+from plixo.reports import api as reports_api
 
 DESCRIPTION = """
 Plixo's JSON API. Authenticate with a per-user API key (`plixo apikey create --email E --org
@@ -65,6 +69,12 @@ api.add_router("/imports", imports.router)
 api.add_router("/cadences", cadences.router)
 api.add_router("/messages", messages.router)
 api.add_router("/settings", sending.router)
+api.add_router("/reports", reports_api.router)
+api.add_router("/exchange-rates", reports_api.rates_router)
+api.add_router("/cash", cash_api.router)
+api.add_router("/approvals", approvals_api.router)
+api.add_router("/promises", commitments_api.promises)
+api.add_router("/plans", commitments_api.plans)
 
 
 @public

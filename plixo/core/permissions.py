@@ -30,6 +30,13 @@ class Cap(StrEnum):
     ORG_GO_LIVE = "org.go_live"  # switch the organization between test mode and live sending
     PAYMENTS_SETTINGS = "payments.settings"  # Stripe keys, partial payments
     PAYMENTS_REVIEW = "payments.review"  # close provider payments flagged for review
+    APPROVALS_REQUEST = "approvals.request"  # ask for approval above one's limit; see own requests
+    APPROVALS_DECIDE = "approvals.decide"  # approve or reject requests routed to one's role
+    PROMISES_LOG = "promises.log"  # add promises, mark them kept or missed
+    PLANS_MANAGE = "plans.manage"  # create plans, accept/counter/decline proposals, run plans
+    CASH_APPLY = "cash.apply"  # import bank statements, apply/split/reject/undo cash
+    REPORTS_VIEW = "reports.view"  # reports and their exports (Sales, CSM: own accounts)
+    RATES_MANAGE = "rates.manage"  # import and enter exchange rates for base-currency reports
 
 
 _EVERYTHING = frozenset(Cap)
@@ -41,11 +48,15 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.LEDGER_VIEW,
             Cap.LEDGER_EDIT,
             Cap.PAYMENTS_RECORD,
+            Cap.CASH_APPLY,
             Cap.PAYMENTS_REVIEW,
             Cap.INVOICES_VOID,
             Cap.INVOICES_WRITE_OFF,
+            Cap.APPROVALS_REQUEST,
             Cap.OPS_VIEW,
             Cap.OPS_MANAGE,
+            Cap.REPORTS_VIEW,
+            Cap.RATES_MANAGE,
             Cap.TEAM_VIEW,
             Cap.PORTAL_LINKS,
             Cap.IMPORTS_RUN,
@@ -53,13 +64,19 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.MESSAGES_SEND,
             Cap.CADENCES_MANAGE,
             Cap.CONTACTS_SUPPRESS,
+            Cap.PROMISES_LOG,
+            Cap.PLANS_MANAGE,
         }
     ),
     Role.AR_OPERATOR: frozenset(
         {
+            Cap.APPROVALS_REQUEST,
+            Cap.PROMISES_LOG,
+            Cap.PLANS_MANAGE,
             Cap.LEDGER_VIEW,
             Cap.LEDGER_EDIT,
             Cap.PAYMENTS_RECORD,
+            Cap.CASH_APPLY,
             Cap.PORTAL_LINKS,
             Cap.IMPORTS_RUN,
             Cap.MESSAGES_VIEW,
@@ -80,9 +97,19 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.PAYMENTS_REVIEW,
         }
     ),
-    Role.SALES: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW}),
-    Role.CSM: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW}),
-    Role.LEGAL: frozenset({Cap.LEDGER_VIEW, Cap.INVOICES_WRITE_OFF, Cap.MESSAGES_VIEW}),
+    Role.SALES: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW, Cap.REPORTS_VIEW}),
+    # CSMs may log the promises their accounts make (on their own accounts only).
+    Role.CSM: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW, Cap.PROMISES_LOG, Cap.REPORTS_VIEW}),
+    Role.LEGAL: frozenset(
+        {
+            Cap.LEDGER_VIEW,
+            Cap.INVOICES_WRITE_OFF,
+            Cap.MESSAGES_VIEW,
+            Cap.APPROVALS_REQUEST,
+            Cap.APPROVALS_DECIDE,
+            Cap.REPORTS_VIEW,
+        }
+    ),
 }
 
 # Sales and CSMs read their own accounts only: customers whose owner they are.

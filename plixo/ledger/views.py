@@ -14,7 +14,11 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
+from plixo.approvals.limits import approval_check
+from plixo.approvals.selectors import approvals_pending_for_invoice
+from plixo.approvals.services import invoice_write_off_or_request
 from plixo.commitments.selectors import invoice_commitments
+from plixo.commitments.views import invoice_commitment_actions
 from plixo.core.access import requires
 from plixo.core.paging import UNCOUNTED, BadCursor, Count, Page, keyset_page
 from plixo.core.permissions import Cap, role_can
@@ -66,7 +70,6 @@ from plixo.ledger.services import (
     AllocationRequest,
     invoice_note_add,
     invoice_void,
-    invoice_write_off,
     payment_record,
 )
 
@@ -243,8 +246,17 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         and can(Cap.INVOICES_VOID)
     ):
         actions["void"] = bound.get("void") or VoidForm()
+    writeoff_guardrail = None
     if invoice.is_open and can(Cap.INVOICES_WRITE_OFF):
         actions["writeoff"] = bound.get("writeoff") or WriteOffForm(invoice=invoice)
+        # Said before the form is sent: writing off the whole balance needs approval.
+        writeoff_guardrail = approval_check(
+            organization=organization,
+            actor=request.user,
+            kind="write_off",
+            amount=invoice.balance,
+            currency=invoice.currency,
+        )
     # PAY-4: after a partial payment, one click to promise the rest or dispute it.
     partly_paid = invoice.status == InvoiceStatus.PARTIALLY_PAID
     promised = open_promises_total(invoice=invoice) if partly_paid else None
@@ -259,6 +271,7 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
     references = list(dict.fromkeys(a.payment.reference for a in allocations))
     if can(Cap.LEDGER_EDIT):
         actions["note"] = bound.get("note") or InvoiceNoteForm(references=references)
+    actions.update(invoice_commitment_actions(request=request, invoice=invoice, today=today))
     # A refused action stays on the page with its error, even when the invoice's state no
     # longer offers it (another user may have changed the invoice meanwhile).
     actions.update(bound)
@@ -278,8 +291,13 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         "paid_so_far": sum((a.amount for a in allocations), Decimal("0"))
         - sum((r.amount for r in refunds), Decimal("0")),
         "commitments": invoice_commitments(invoice=invoice),
+        "writeoff_guardrail": writeoff_guardrail,
+        "pending_approvals": approvals_pending_for_invoice(invoice=invoice),
     }
     return render(request, "ledger/invoice_detail.html", context, status=status)
+
+
+invoice_page = _invoice_page  # the commitments' actions render their refusals on this page
 
 
 @requires(Cap.LEDGER_VIEW)
@@ -350,6 +368,7 @@ def invoice_promise_remainder(request, invoice_id):
                 contact=invoice_primary_contact(invoice=invoice),
                 note=form.cleaned_data["note"],
                 actor=request.user,
+                supersede=False,
             )
         except LedgerError as exc:
             form.add_error(None, str(exc))
@@ -435,7 +454,8 @@ def invoice_write_off_view(request, invoice_id):
     form = WriteOffForm(request.POST, invoice=invoice)
     if form.is_valid():
         try:
-            updated = invoice_write_off(
+            # Above the member's approval limit this asks for approval instead (COMMIT-3).
+            result = invoice_write_off_or_request(
                 invoice=invoice,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
@@ -444,6 +464,14 @@ def invoice_write_off_view(request, invoice_id):
         except LedgerError as exc:
             form.add_error(None, str(exc))
         else:
+            if result.approval is not None:
+                messages.warning(
+                    request,
+                    f"{result.approval.guardrail}. Nothing was written off: the request is in "
+                    "the Approvals inbox with your reason as its rationale.",
+                )
+                return redirect("ledger:invoice-detail", invoice_id=invoice.public_id)
+            updated = result.invoice
             written = invoice.balance - updated.balance
             messages.success(
                 request,

@@ -469,6 +469,10 @@ class _Story:
     def _write_off(self, plan: _Plan) -> None:
         on, reason = plan.write_off
         actor = self.person(Role.LEGAL if "administration" in reason else Role.AR_MANAGER)
+        if plan.invoice.currency != self.org.base_currency:
+            # No exchange rate compares a foreign amount with a manager's approval limit, so
+            # the write-off would wait for approval: the Controller, who has no limit, does it.
+            actor = self.person(Role.CONTROLLER)
         services.invoice_write_off(invoice=plan.invoice, actor=actor, reason=reason)
         self._backdate(plan.invoice, TimelineEvent.Kind.WRITTEN_OFF, self.at(on, 16))
 

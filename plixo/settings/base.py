@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' Swagger UI from our own origin, as the CSP requires
     "plixo.core",
     "plixo.ledger",
+    "plixo.approvals",
     "plixo.ops",
     "plixo.api",
     "plixo.imports",
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "plixo.commitments",
     "plixo.disputes",
     "plixo.comms",
+    "plixo.cashapp",
+    "plixo.reports",
     "plixo.seeding",  # above the domains: the demo and synthetic seeders use all of them
 ]
 

@@ -88,6 +88,9 @@ class Ledger:
     payment: Payment
     cadence: Cadence
     message: Message
+    approval: object = None  # an ApprovalRequest, where a test made one
+    promise: object = None  # a Promise and a PaymentPlan, where a test made them
+    plan: object = None
 
     def ids(self) -> dict[str, object]:
         return {

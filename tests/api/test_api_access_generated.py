@@ -12,6 +12,7 @@ from plixo.api.routes import ApiOperation, api_operations
 from plixo.core.models import Role
 from plixo.core.permissions import Cap, role_can, sees_only_own_accounts
 from tests.api.conftest import Ledger, client_for_membership, make_ledger
+from tests.factories import MembershipFactory, UserFactory
 from tests.imports.helpers import import_batch_with_rejects
 
 OPERATIONS = list(api_operations())
@@ -29,12 +30,25 @@ OBJECT_FOR_PARAM = {
     "import_id": "import_batch",
     "cadence_id": "cadence",
     "message_id": "message",
+    "approval_id": "approval",
+    "promise_id": "promise",
+    "plan_id": "plan",
 }
 
 # A body for operations with ids in the path whose input has required fields, so that the
 # request reaches the object lookup (ninja validates input before the view runs).
 SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/contacts/{contact_id}/suppress"): {"kind": "vacation"},
+    ("POST", "/api/v1/invoices/{invoice_id}/write-off"): {"reason": "Bank fee", "amount": "1.00"},
+    ("POST", "/api/v1/plans/{plan_id}/decline"): {"note": "Too long"},
+    ("POST", "/api/v1/plans/{plan_id}/cancel"): {"note": "Paid in full instead"},
+    ("POST", "/api/v1/plans/{plan_id}/pay"): {"reference": "CHK-1"},
+    ("POST", "/api/v1/plans/{plan_id}/counter"): {
+        "installments": [
+            {"due_on": "2099-01-01", "amount": "1.00"},
+            {"due_on": "2099-02-01", "amount": "1.00"},
+        ]
+    },
 }
 
 
@@ -69,7 +83,71 @@ def world(personas):
     acme_import = import_batch_with_rejects(personas.org)
     world[Role.SALES].import_batch = world[Role.CSM].import_batch = acme_import
     world["globex"].import_batch = import_batch_with_rejects(personas.other_org)
+    # A write-off waiting for Legal's approval on each world's invoice, asked by an operator
+    # (so that the Controller and Legal may decide it).
+    globex_operator = MembershipFactory(
+        organization=personas.other_org,
+        role=Role.AR_OPERATOR,
+        user=UserFactory(email="operator@globex.example"),
+    )
+    for key, requester in (
+        (Role.SALES, personas.operator),
+        (Role.CSM, personas.operator),
+        ("globex", globex_operator),
+    ):
+        world[key].approval = _waiting_write_off(world[key].invoice, requester.user)
+        world[key].promise, world[key].plan = _commitments(world[key].invoice)
     return world
+
+
+def _commitments(invoice):
+    """An open promise and a payer's plan proposal on the invoice."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from plixo.commitments.models import CommitmentSource
+    from plixo.commitments.services import plan_propose, promise_create
+
+    today = timezone.now().date()
+    promise = promise_create(
+        invoice=invoice, amount=Decimal("5.00"), promised_on=today + dt.timedelta(days=5)
+    )
+    plan = plan_propose(
+        invoice=invoice,
+        installments=[
+            (today + dt.timedelta(days=3), Decimal("5.00")),
+            (today + dt.timedelta(days=33), Decimal("5.00")),
+        ],
+        reason="Cash flow",
+        source=CommitmentSource.PORTAL,
+        actor_label="Payer",
+    )
+    return promise, plan
+
+
+def _waiting_write_off(invoice, requester):
+    from decimal import Decimal
+
+    from plixo.approvals.limits import Guardrail
+    from plixo.approvals.services import approval_request_create
+
+    return approval_request_create(
+        organization=invoice.organization,
+        kind="write_off",
+        invoice=invoice,
+        amount=Decimal("10.00"),
+        currency=invoice.currency,
+        rationale="Goodwill",
+        requested_by=requester,
+        guardrail=Guardrail(
+            message="Write-off of $10.00 exceeds your $0.00 limit — Legal approval required",
+            route_to="legal",
+            amount_in_base=Decimal("10.00"),
+        ),
+        params={"amount": "10.00", "reason": "Goodwill"},
+    )
 
 
 def visible_ledger(world, role: str) -> Ledger:

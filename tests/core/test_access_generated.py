@@ -71,10 +71,24 @@ OBJECT_KWARGS = {
     "rule_id": "segment_rule",
     "domain_id": "sending_domain",
     "event_id": "stripe_event",
+    "approval_id": "approval",
+    "route_id": "approval_route",
+    "promise_id": "promise",
+    "plan_id": "plan",
 }
 # Objects that belong to a customer, so Sales and CSMs see them only on accounts they own.
 CUSTOMER_SCOPED = frozenset(
-    {"customer", "contact", "invoice", "payment", "receipt", "attachment", "message"}
+    {
+        "customer",
+        "contact",
+        "invoice",
+        "payment",
+        "receipt",
+        "attachment",
+        "message",
+        "promise",
+        "plan",
+    }
 )
 
 
@@ -262,7 +276,62 @@ def _objects(*, organization, owner, membership, tag: str) -> dict[str, str]:
         **_disputes_objects(customer=customer, tag=tag),
         **_payments_objects(invoice=invoice, tag=tag),
         **_comms_objects(invoice=invoice, contact=contact, tag=tag),
+        **_approvals_objects(invoice=invoice, requester=membership.user),
+        **_commitments_objects(invoice=invoice, tag=tag),
     }
+
+
+def _commitments_objects(*, invoice, tag: str) -> dict[str, str]:
+    """An open promise and a payer's plan proposal on `invoice`."""
+    from plixo.commitments.models import CommitmentSource
+    from plixo.commitments.services import plan_propose, promise_create
+
+    today = timezone.now().date()
+    promise = promise_create(
+        invoice=invoice, amount=Decimal("100.00"), promised_on=today + dt.timedelta(days=5)
+    )
+    plan = plan_propose(
+        invoice=invoice,
+        installments=[
+            (today + dt.timedelta(days=3), Decimal("200.00")),
+            (today + dt.timedelta(days=33), Decimal("200.00")),
+        ],
+        reason=f"Access {tag}",
+        source=CommitmentSource.PORTAL,
+        actor_label="Payer",
+    )
+    return {"promise": str(promise.public_id), "plan": str(plan.public_id)}
+
+
+def _approvals_objects(*, invoice, requester) -> dict[str, str]:
+    """A write-off waiting for approval (routed to Legal, so Legal and the Controller may
+    decide it; asked by someone else than either) and a routing rule."""
+    from plixo.approvals.limits import Guardrail
+    from plixo.approvals.models import ApprovalRoute
+    from plixo.approvals.services import approval_request_create
+
+    approval = approval_request_create(
+        organization=invoice.organization,
+        kind="write_off",
+        invoice=invoice,
+        amount=Decimal("100.00"),
+        currency="USD",
+        rationale="Goodwill after a late delivery",
+        requested_by=requester,
+        guardrail=Guardrail(
+            message="Write-off of $100.00 exceeds your $0.00 limit — Legal approval required",
+            route_to="legal",
+            amount_in_base=Decimal("100.00"),
+        ),
+        params={"amount": "100.00", "reason": "Goodwill after a late delivery"},
+    )
+    route = ApprovalRoute.objects.create(
+        organization=invoice.organization,
+        kind="plan",
+        amount_above=Decimal("50000"),
+        route_to="legal",
+    )
+    return {"approval": str(approval.public_id), "approval_route": str(route.public_id)}
 
 
 def _comms_objects(*, invoice, contact, tag: str) -> dict[str, str]:

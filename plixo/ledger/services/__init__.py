@@ -31,6 +31,7 @@ from plixo.ledger.services.payments import (
     payment_record,
     refund_record,
 )
+from plixo.ledger.services.reversals import payment_reverse
 from plixo.ledger.services.timeline import invoice_note_add, timeline_record
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "invoice_void",
     "invoice_write_off",
     "payment_record",
+    "payment_reverse",
     "refund_record",
     "timeline_record",
 ]
