@@ -11,7 +11,7 @@ guardrail that says so; a missing rate is never taken as 1.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 
 from plixo.approvals.models import (
     ApprovalKind,
@@ -21,7 +21,7 @@ from plixo.approvals.models import (
     RoleApprovalLimit,
 )
 from plixo.core.models import Membership, Organization, Role, User
-from plixo.core.money import format_money, quantize
+from plixo.core.money import currency_digits, format_money, quantize
 from plixo.ledger.models import LedgerError
 
 # The Controller is the final approver above every limit (PRODUCT.md): nothing they decide is
@@ -54,13 +54,24 @@ class ApprovalRequired(LedgerError):
 def to_base_currency(
     *, organization: Organization, amount: Decimal, currency: str
 ) -> Decimal | None:
-    """`amount` in the organization's base currency, or None when no rate is known.
+    """`amount` in the organization's base currency at the latest imported exchange rate on or
+    before today (rounded up to the base currency's minor unit, so a limit is never stretched by
+    rounding), or None when no rate is known: a missing rate is never taken as 1.
 
-    The one conversion the approval rules use: when exchange rates exist, look the dated rate
-    up here. Until then only the base currency itself converts."""
+    The one conversion the approval rules use."""
     if currency == organization.base_currency:
         return quantize(amount, currency)
-    return None
+    from plixo.ledger.selectors import org_today
+    from plixo.reports.selectors.rates import Converter
+
+    today = org_today(organization)
+    converted = Converter(organization=organization, start=today, end=today).convert(
+        amount, currency, today, note_missing=False
+    )
+    if converted is None:
+        return None
+    step = Decimal(1).scaleb(-currency_digits(organization.base_currency))
+    return converted.quantize(step, rounding=ROUND_UP)
 
 
 def effective_limit(

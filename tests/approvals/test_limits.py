@@ -144,3 +144,27 @@ def test_a_guardrail_names_the_routing_rule(personas, manager, controller):
         "Write-off of $1,704.77 exceeds your $1,000.00 limit — Legal approval required "
         "(write-offs above $1,500.00 go to Legal)"
     )
+
+
+def test_another_currency_converts_at_the_latest_imported_rate(personas, manager):
+    import datetime as dt
+
+    from plixo.ledger.selectors import org_today
+    from plixo.reports.models import ExchangeRate
+
+    today = org_today(personas.org)
+    for days, rate in ((5, "1.00"), (1, "1.10"), (-1, "9.99")):  # the future one is not used
+        ExchangeRate.objects.create(
+            organization=personas.org,
+            on=today - dt.timedelta(days=days),
+            currency="EUR",
+            base_currency="USD",
+            rate=Decimal(rate),
+        )
+    # €10.005 is not an amount; €9.09 × 1.10 = $9.999, rounded up to $10.00.
+    assert to_base_currency(
+        organization=personas.org, amount=Decimal("9.09"), currency="EUR"
+    ) == Decimal("10.00")
+    guardrail = check(personas, manager, "1000000.00", currency="EUR")
+    assert guardrail is not None and guardrail.amount_in_base == Decimal("1100000.00")
+    assert "No EUR" not in guardrail.message
