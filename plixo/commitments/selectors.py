@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from plixo.commitments.models import PaymentPlan, PlanInstallment, Promise
 from plixo.core.models import Membership
+from plixo.core.money import quantize
 from plixo.core.selectors import one_or_404, visible_to
 from plixo.disputes.models import Dispute
 from plixo.disputes.selectors import invoice_disputes
@@ -242,6 +243,12 @@ class Radar:
     proposals: list[PaymentPlan]
     promise_exposure: dict[str, Decimal]  # open promises, by currency
     plan_exposure: dict[str, Decimal]  # unpaid installments of accepted plans, by currency
+    base_currency: str
+    # Each exposure in the base currency at the latest exchange rate, with the currencies that
+    # had no rate (left out of the base total, never converted at 1).
+    promise_exposure_base: Decimal
+    plan_exposure_base: Decimal
+    unconverted: list[str]
     kept: int
     missed: int
     more: bool
@@ -258,6 +265,18 @@ def _by_currency(rows) -> dict[str, Decimal]:
         if total:
             totals[currency] += total
     return dict(sorted(totals.items()))
+
+
+def _in_base(totals: dict[str, Decimal], converter) -> tuple[Decimal, set[str]]:
+    """The per-currency totals summed in the base currency, and the currencies with no rate."""
+    base, missing = Decimal("0"), set()
+    for currency, total in totals.items():
+        converted = converter.convert(total, currency, converter.end, note_missing=False)
+        if converted is None:
+            missing.add(currency)
+        else:
+            base += converted
+    return quantize(base, converter.base), missing
 
 
 def _high(amount: Decimal, currency: str, converter) -> bool:
@@ -383,7 +402,13 @@ def commitment_radar(*, membership: Membership, rows: int = RADAR_ROWS) -> Radar
         .annotate(n=Count("pk"))
         .values_list("status", "n")
     )
+    promise_base, promise_missing = _in_base(promise_exposure, converter)
+    plan_base, plan_missing = _in_base(plan_exposure, converter)
     return Radar(
+        base_currency=organization.base_currency,
+        promise_exposure_base=promise_base,
+        plan_exposure_base=plan_base,
+        unconverted=sorted(promise_missing | plan_missing),
         today=today,
         items=items[:rows],
         proposals=proposals,

@@ -57,6 +57,7 @@ def test_the_radar_ranks_what_is_urgent_and_says_why(overdue, personas, customer
     # until then it is still owed on the payer's word), by currency.
     assert radar.promise_exposure == {"USD": D("1950.00")}
     assert radar.plan_exposure == {"USD": D("1250.00")}
+    assert (radar.promise_exposure_base, radar.plan_exposure_base) == (D("1950.00"), D("1250.00"))
     assert radar.adherence is None  # nothing kept or missed yet
 
 
@@ -73,7 +74,18 @@ def test_exposure_is_per_currency_and_adherence_counts_kept_and_missed(personas,
     Promise.objects.filter(pk=missed.pk).update(status=Promise.Status.MISSED)
     radar = commitment_radar(membership=personas.controller)
     assert radar.promise_exposure == {"EUR": D("1250.00")}
+    # No EUR rate: left out of the base-currency total and named, never converted at 1.
+    assert radar.promise_exposure_base == D("0.00") and radar.unconverted == ["EUR"]
     assert (radar.kept, radar.missed, radar.adherence) == (1, 1, 50)
+    ExchangeRate.objects.create(
+        organization=personas.org,
+        on=TODAY,
+        currency="EUR",
+        base_currency="USD",
+        rate=D("1.10"),
+    )
+    radar = commitment_radar(membership=personas.controller)
+    assert radar.promise_exposure_base == D("1375.00") and radar.unconverted == []
 
 
 def test_high_exposure_converts_at_the_latest_rate_and_never_guesses(personas, clock):
