@@ -208,7 +208,9 @@ def cash_undo(request):
     return _done(request, application.receipt, message="Undone: the invoices are open again.")
 
 
-@requires(Cap.CASH_APPLY)
+# How sure a match must be to be applied without a person is a policy, like the approval
+# limits: the Controller's (who holds every capability) and the payment settings' owners'.
+@requires(Cap.PAYMENTS_SETTINGS)
 @require_POST
 def cash_settings(request):
     form = CashSettingsForm(request.POST)

@@ -177,3 +177,6 @@ def test_the_web_says_the_plan_went_for_approval(overdue, personas, limited):
     assert "sent for approval" in body
     assert "Pending approval" in body
     assert "exceeds your $1,000.00 limit" in body
+    # The inspector points to the inbox instead of offering a decision the plan cannot take.
+    assert "Open the Approvals inbox" in body
+    assert "Decline plan" not in body
