@@ -318,7 +318,7 @@ def _decider_check(approval: ApprovalRequest, actor: User) -> Membership:
 
 def _locked(approval: ApprovalRequest) -> ApprovalRequest:
     return (
-        ApprovalRequest.objects.select_for_update()
+        ApprovalRequest.objects.select_for_update(of=("self",))
         .select_related("invoice", "requested_by", "organization")
         .get(pk=approval.pk)
     )
