@@ -21,8 +21,10 @@ from django.core.exceptions import ValidationError
 # currencies with 4 minor digits (CLF, UYW) fit too.
 MONEY_MAX_DIGITS = 19
 MONEY_DECIMAL_PLACES = 4
-# The largest amount a money column holds (and far beyond any invoice).
-MAX_AMOUNT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
+# The bound on any one amount Plixo accepts: a trillion, far beyond any invoice. It sits well
+# under what a money column holds (10^15) because SQLite keeps such decimals as 64-bit floats,
+# exact to 15 significant digits: below 10^12 an amount with three decimals reads back exact.
+MAX_AMOUNT = Decimal(10) ** 12
 
 # Codes Babel lists that are not legal tender for invoicing (funds, precious metals, testing).
 _NOT_INVOICEABLE = {

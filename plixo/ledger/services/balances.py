@@ -48,7 +48,7 @@ class Share:
 SHIFT_BATCH = 500
 TABLE = CustomerBalance._meta.db_table
 # `open_units` is a 64-bit integer of ten-thousandths: a customer's open balance in one
-# currency stops at about 922 trillion, below the 10^15 a single invoice may reach. Past it the
+# currency stops at about 922 trillion, far above the 10^12 a single amount may reach. Past it the
 # database would refuse the UPDATE (PostgreSQL: bigint out of range; SQLite cannot even bind
 # the number), so a move that would go past it is a LedgerError naming the limit instead.
 OPEN_UNITS_MAX = 2**63 - 1
