@@ -21,7 +21,9 @@ from plixo.approvals import api as approvals_api
 from plixo.cashapp import api as cash_api
 from plixo.commitments import api as commitments_api
 from plixo.core.access import public
+from plixo.disputes import api as disputes_api
 from plixo.reports import api as reports_api
+from plixo.workspace import api as workspace_api
 
 DESCRIPTION = """
 Plixo's JSON API. Authenticate with a per-user API key (`plixo apikey create --email E --org
@@ -75,6 +77,9 @@ api.add_router("/cash", cash_api.router)
 api.add_router("/approvals", approvals_api.router)
 api.add_router("/promises", commitments_api.promises)
 api.add_router("/plans", commitments_api.plans)
+api.add_router("/disputes", disputes_api.router)
+api.add_router("/queue", workspace_api.queue)
+api.add_router("/notes", workspace_api.notes)
 
 
 @public

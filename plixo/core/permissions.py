@@ -37,6 +37,12 @@ class Cap(StrEnum):
     CASH_APPLY = "cash.apply"  # import bank statements, apply/split/reject/undo cash
     REPORTS_VIEW = "reports.view"  # reports and their exports (Sales, CSM: own accounts)
     RATES_MANAGE = "rates.manage"  # import and enter exchange rates for base-currency reports
+    DISPUTES_LOG = "disputes.log"  # log a dispute on an invoice
+    DISPUTES_RESOLVE = "disputes.resolve"  # assign, route and resolve disputes
+    DISPUTES_SETTINGS = "disputes.settings"  # SLA targets, business hours, holidays, routing rules
+    INVOICES_CREDIT = "invoices.credit"  # credit an invoice (above one's limit: an approval)
+    NOTES_WRITE = "notes.write"  # internal notes with @mentions on invoices and disputes
+    QUEUE_TEAM = "queue.team"  # see the team's queues and take escalations
 
 
 _EVERYTHING = frozenset(Cap)
@@ -45,6 +51,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     Role.CONTROLLER: _EVERYTHING,
     Role.AR_MANAGER: frozenset(
         {
+            Cap.DISPUTES_LOG,
+            Cap.DISPUTES_RESOLVE,
+            Cap.DISPUTES_SETTINGS,
+            Cap.INVOICES_CREDIT,
+            Cap.NOTES_WRITE,
+            Cap.QUEUE_TEAM,
             Cap.LEDGER_VIEW,
             Cap.LEDGER_EDIT,
             Cap.PAYMENTS_RECORD,
@@ -70,6 +82,10 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     ),
     Role.AR_OPERATOR: frozenset(
         {
+            Cap.DISPUTES_LOG,
+            Cap.DISPUTES_RESOLVE,
+            Cap.INVOICES_CREDIT,
+            Cap.NOTES_WRITE,
             Cap.APPROVALS_REQUEST,
             Cap.PROMISES_LOG,
             Cap.PLANS_MANAGE,
@@ -86,6 +102,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     ),
     Role.BILLING_ADMIN: frozenset(
         {
+            Cap.NOTES_WRITE,
             Cap.LEDGER_VIEW,
             Cap.LEDGER_EDIT,
             Cap.INVOICES_VOID,
@@ -97,11 +114,23 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.PAYMENTS_REVIEW,
         }
     ),
-    Role.SALES: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW, Cap.REPORTS_VIEW}),
+    Role.SALES: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW, Cap.REPORTS_VIEW, Cap.NOTES_WRITE}),
     # CSMs may log the promises their accounts make (on their own accounts only).
-    Role.CSM: frozenset({Cap.LEDGER_VIEW, Cap.MESSAGES_VIEW, Cap.PROMISES_LOG, Cap.REPORTS_VIEW}),
+    Role.CSM: frozenset(
+        {
+            Cap.LEDGER_VIEW,
+            Cap.MESSAGES_VIEW,
+            Cap.PROMISES_LOG,
+            Cap.REPORTS_VIEW,
+            Cap.DISPUTES_LOG,
+            Cap.NOTES_WRITE,
+        }
+    ),
     Role.LEGAL: frozenset(
         {
+            Cap.DISPUTES_RESOLVE,
+            Cap.INVOICES_CREDIT,
+            Cap.NOTES_WRITE,
             Cap.LEDGER_VIEW,
             Cap.INVOICES_WRITE_OFF,
             Cap.MESSAGES_VIEW,

@@ -83,6 +83,17 @@ class Dispute(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=200, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The member working this dispute.",
+    )
+    sla_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the dispute must be answered (its SLA deadline)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -107,7 +118,10 @@ class Dispute(models.Model):
                 condition=Q(source__in=DisputeSource.values), name="dispute_source_known"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "status", "created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "status", "created_at"]),
+            models.Index(fields=["organization", "assignee", "status", "sla_due_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"Dispute ({self.get_reason_code_display()}) on invoice {self.invoice_id}"

@@ -1,0 +1,6 @@
+"""`/api/v1/queue` and `/api/v1/notes`."""
+
+from ninja import Router
+
+queue = Router(tags=["queue"])
+notes = Router(tags=["notes"])

@@ -1,0 +1,1 @@
+"""The operator's workspace: My Queue, its inspector, notes and escalations."""
