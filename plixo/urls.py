@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("plixo.commitments.urls")),
     path("", include("plixo.comms.urls")),
     path("", include("plixo.workspace.urls")),
+    path("", include("plixo.notes.urls")),
     path("webhooks/email/", include("plixo.comms.webhook_urls")),
     path("webhooks/stripe/", include("plixo.payments.webhook_urls")),
     path("api/v1/", api.urls),

@@ -22,6 +22,7 @@ from plixo.cashapp import api as cash_api
 from plixo.commitments import api as commitments_api
 from plixo.core.access import public
 from plixo.disputes import api as disputes_api
+from plixo.notes import api as notes_api
 from plixo.reports import api as reports_api
 from plixo.workspace import api as workspace_api
 
@@ -79,7 +80,7 @@ api.add_router("/promises", commitments_api.promises)
 api.add_router("/plans", commitments_api.plans)
 api.add_router("/disputes", disputes_api.router)
 api.add_router("/queue", workspace_api.queue)
-api.add_router("/notes", workspace_api.notes)
+api.add_router("/notes", notes_api.router)
 
 
 @public

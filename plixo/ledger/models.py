@@ -39,6 +39,14 @@ class Customer(models.Model):
         related_name="owned_customers",
         help_text="Account owner (Sales or CSM) who follows this customer.",
     )
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="collected_customers",
+        help_text="The A/R operator who works this customer's invoices (their queue).",
+    )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2")
     currency = models.CharField(max_length=3, default="USD", validators=[validate_currency_code])
@@ -60,7 +68,10 @@ class Customer(models.Model):
                 condition=Q(risk_score__lte=100), name="customer_risk_score_at_most_100"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "name"])]
+        indexes = [
+            models.Index(fields=["organization", "name"]),
+            models.Index(fields=["organization", "collector"]),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "plixo.comms",
     "plixo.cashapp",
     "plixo.reports",
+    "plixo.notes",
     "plixo.workspace",
     "plixo.seeding",  # above the domains: the demo and synthetic seeders use all of them
 ]

@@ -1,6 +1,5 @@
-"""`/api/v1/queue` and `/api/v1/notes`."""
+"""`/api/v1/queue`: the caller's queue in rank order."""
 
 from ninja import Router
 
 queue = Router(tags=["queue"])
-notes = Router(tags=["notes"])
