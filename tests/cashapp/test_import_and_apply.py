@@ -221,6 +221,59 @@ def test_undo_reverses_through_the_ledger(org, make_invoice, personas):
         application_undo(application=application, actor=None)
 
 
+def test_undo_reopens_the_promise_the_payment_kept(org, make_invoice, personas):
+    from plixo.commitments.models import Promise
+
+    invoice = make_invoice("INV-1043", "400.00")
+    upcoming = PromiseFactory(invoice=invoice, amount=Decimal("150.00"))
+    passed = PromiseFactory(
+        invoice=invoice,
+        amount=Decimal("100.00"),
+        promised_on=dt.date.today() - dt.timedelta(days=3),
+        status=Promise.Status.MISSED,
+    )
+    statement_import(organization=org, data=csv_bytes("2026-11-02,150.00,USD,Globex Ltd,,T1"))
+    receipt_apply(receipt=Receipt.objects.get(), allocations=[(invoice, "150.00")], actor=None)
+    refreshed(upcoming, passed)
+    assert (upcoming.status, passed.status) == (Promise.Status.KEPT, Promise.Status.KEPT)
+
+    application_undo(application=Application.objects.get(), actor=personas.operator.user)
+
+    refreshed(upcoming, passed)
+    assert upcoming.status == Promise.Status.OPEN and upcoming.resolved_at is None
+    assert passed.status == Promise.Status.MISSED and passed.resolved_at is not None
+    reopened = invoice.timeline.filter(kind="promise_reopened")
+    assert reopened.count() == 2
+    assert {e.data["status"] for e in reopened} == {"open", "missed"}
+
+
+def test_undo_leaves_kept_a_promise_other_payments_still_cover(org, make_invoice):
+    from plixo.commitments.models import Promise
+    from plixo.ledger.services import payment_record
+    from plixo.ledger.services.payments import AllocationRequest
+
+    invoice = make_invoice("INV-1043", "400.00")
+    promise = PromiseFactory(invoice=invoice, amount=Decimal("100.00"))
+    payment_record(
+        organization=org,
+        reference="CHQ-1",
+        customer=invoice.customer,
+        amount=Decimal("100.00"),
+        currency="USD",
+        allocations=[AllocationRequest(invoice, Decimal("100.00"))],
+    )
+    statement_import(organization=org, data=csv_bytes("2026-11-02,50.00,USD,Globex Ltd,,T1"))
+    receipt_apply(receipt=Receipt.objects.get(), allocations=[(invoice, "50.00")], actor=None)
+    promise.refresh_from_db()
+    assert promise.status == Promise.Status.KEPT
+
+    application_undo(application=Application.objects.get(), actor=None)
+
+    promise.refresh_from_db()
+    assert promise.status == Promise.Status.KEPT
+    assert not invoice.timeline.filter(kind="promise_reopened").exists()
+
+
 def test_reject_a_suggestion_and_dismiss_a_receipt(org, make_invoice):
     make_invoice("INV-1043", "100.00")
     cash_settings_update(organization=org, auto_apply=False, auto_apply_threshold=95)

@@ -463,6 +463,52 @@ def commitments_payment_applied(
         break
 
 
+PROMISE_REOPENED = "promise_reopened"
+
+
+def commitments_payment_reversed(*, invoice: Invoice, payment, actor: User | None = None) -> int:
+    """A payment on the invoice was taken back (a cash application undone): the promises it
+    kept that the remaining payments no longer cover are open again, or missed when their date
+    has passed, each with a timeline event. Call inside the reversal's transaction, after the
+    payment's allocations are gone and the invoice's balance is restored. Returns how many
+    promises were reopened."""
+    from django.db.models import Sum
+
+    from plixo.ledger.models import Allocation
+
+    kept = Promise.objects.select_for_update().filter(
+        invoice_id=invoice.pk, status=Promise.Status.KEPT, resolved_at__gte=payment.created_at
+    )
+    today = None
+    reopened = 0
+    for promise in kept.order_by("created_at", "pk"):
+        since = Allocation.objects.filter(
+            invoice_id=invoice.pk, created_at__gte=promise.created_at
+        ).exclude(payment_id=payment.pk).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+        if invoice.balance <= 0 or since >= promise.amount:
+            continue
+        today = today or org_today(invoice.organization)
+        status = Promise.Status.OPEN if promise.promised_on >= today else Promise.Status.MISSED
+        promise.status = status
+        promise.resolved_at = None if status == Promise.Status.OPEN else timezone.now()
+        promise.save(update_fields=["status", "resolved_at"])
+        timeline_record(
+            invoice=invoice,
+            kind=PROMISE_REOPENED,
+            actor=actor,
+            data={
+                "promise": str(promise.public_id),
+                "amount": str(promise.amount),
+                "currency": promise.currency,
+                "promised_on": str(promise.promised_on),
+                "status": status,
+                "payment_reference": payment.reference,
+            },
+        )
+        reopened += 1
+    return reopened
+
+
 def commitments_reversal_refused(*, invoice_ids: list[int], payment) -> str:
     """Why taking `payment` back would leave a payment plan wrong ("" when it would not): a
     plan's installments record what was paid on them, so a payment that advanced one is not

@@ -478,6 +478,14 @@ def describe_event(event, invoice) -> TimelineEntry:
             entry.summary = f"{promised} is covered by payments."
         if data.get("note"):
             entry.details.append(("Note", str(data["note"])))
+    elif kind == "promise_reopened":
+        entry.title = "Promise reopened"
+        promised = f"The promise of {cash('amount')} for {_date_text(data.get('promised_on', ''))}"
+        now = "open again" if data.get("status") == "open" else "missed: its date has passed"
+        entry.summary = (
+            f"{promised} is {now}; payment {data.get('payment_reference', '')} that kept it "
+            "was taken back."
+        )
     elif kind in ("promise_missed", "promise_superseded", "promise_cancelled"):
         outcome = {
             "promise_missed": ("Promise missed", "was not kept"),

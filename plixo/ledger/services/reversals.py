@@ -40,7 +40,10 @@ def payment_reverse(
     for invoice_id, amount in payment.allocations.values_list("invoice_id", "amount"):
         shares[invoice_id] = shares.get(invoice_id, 0) + amount
     # Imported here: commitments build on the ledger, not the other way round.
-    from plixo.commitments.services import commitments_reversal_refused
+    from plixo.commitments.services import (
+        commitments_payment_reversed,
+        commitments_reversal_refused,
+    )
 
     refused = commitments_reversal_refused(invoice_ids=list(shares), payment=payment)
     if refused:
@@ -75,6 +78,8 @@ def payment_reverse(
                 "to": invoice.status,
             },
         )
+        # The promises this payment kept and nothing else covers are open (or missed) again.
+        commitments_payment_reversed(invoice=invoice, payment=payment, actor=actor)
         cadence_notify(invoice=invoice, change="refunded", actor=actor)
     customer_balances_shift(organization_id=payment.organization_id, moves=moves)
     payment.delete()
