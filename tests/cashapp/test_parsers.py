@@ -204,6 +204,65 @@ def test_csv_header_aliases_and_credit_debit_columns():
     ]
 
 
+def test_csv_from_a_german_bank_with_decimal_commas():
+    # As a Sparkasse "CSV-CAMT" export writes it: semicolons, umlauts spelt out or not,
+    # two-digit years, thousands dots and a decimal comma.
+    data = (
+        '"Auftragskonto";"Buchungstag";"Valutadatum";"Buchungstext";"Verwendungszweck";'
+        '"Kundenreferenz (End-to-End)";"Beguenstigter/Zahlungspflichtiger";'
+        '"Kontonummer/IBAN";"Betrag";"Waehrung";"Info"\n'
+        '"DE0012";"02.11.26";"02.11.26";"GUTSCHR. UEBERWEISUNG";"RE INV-1043 UND INV-1047";'
+        '"E2E-77";"Globex GmbH";"DE89370400440532013000";"1.234,56";"EUR";"Umsatz gebucht"\n'
+        '"DE0012";"03.11.26";"03.11.26";"GUTSCHR. UEBERWEISUNG";"INV-2001";'
+        '"NOTPROVIDED";"Initech AG";"DE02120300000000202051";"250";"EUR";"Umsatz gebucht"\n'
+        '"DE0012";"04.11.26";"04.11.26";"LASTSCHRIFT";"Miete";'
+        '"";"Vermieter";"DE02120300000000202052";"-1.500,00";"EUR";"Umsatz gebucht"\n'
+    ).encode("cp1252")
+
+    parsed = parse(data, format="csv")
+
+    assert not parsed.rejects
+    first, second, third = parsed.lines
+    assert (first.booked_on, first.amount, first.currency) == (
+        dt.date(2026, 11, 2),
+        "1234.56",
+        "EUR",
+    )
+    assert (first.payer_name, first.reference) == ("Globex GmbH", "E2E-77")
+    assert first.remittance == "RE INV-1043 UND INV-1047"
+    assert (second.amount, third.amount) == ("250", "-1500.00")
+
+
+@pytest.mark.parametrize(
+    ("amounts", "expected"),
+    [
+        (["1,234.56", "12.50"], ["1234.56", "12.50"]),
+        (["1.234,56", "12,50"], ["1234.56", "12.50"]),
+        (["1,234", "12.50"], ["1234", "12.50"]),  # a thousands comma beside a decimal point
+        (["1,234", "12,50"], ["1.234", "12.50"]),  # a decimal comma beside a decimal comma
+        (["1'234.50 CR", "(7.00)"], ["1234.50", "-7.00"]),
+    ],
+)
+def test_csv_amounts_are_read_the_way_the_whole_file_writes_them(amounts, expected):
+    rows = "".join(f'2026-11-02;"{amount}";USD\n' for amount in amounts)
+    parsed = parse(f"Date;Amount;Currency\n{rows}".encode(), format="csv")
+
+    assert [line.amount for line in parsed.lines] == expected
+
+
+def test_csv_mixing_decimal_commas_and_points_rejects_the_odd_line():
+    data = b"Date;Amount;Currency\n2026-11-02;12,50;EUR\n2026-11-03;1.234,00;EUR\n"
+    parsed = parse(data, format="csv")
+    assert [line.amount for line in parsed.lines] == ["12.50", "1234.00"]
+
+    mixed = b"Date;Amount;Currency\n2026-11-02;12,50;EUR\n2026-11-03;7.25;EUR\n"
+    parsed = parse(mixed, format="csv")
+    # Both readings appear: each amount is read as written with a point, and the comma one is
+    # refused rather than guessed.
+    assert [line.amount for line in parsed.lines] == ["7.25"]
+    assert parsed.rejects and "12,50" in parsed.rejects[0].message
+
+
 def test_csv_without_required_columns_is_rejected_whole():
     with pytest.raises(StatementRejected, match="needs a date column"):
         parse(b"Payer,Text\nA,B\n", format="csv")
