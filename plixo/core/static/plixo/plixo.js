@@ -19,6 +19,54 @@
     }
   });
 
+  // Upload forms marked data-upload-progress show how much of the file has been sent, then
+  // that the server is working on it. Without JavaScript the form posts as usual.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-upload-progress") || !window.FormData) return;
+    if (event.defaultPrevented) return;
+    var input = form.querySelector("input[type=file]");
+    if (!input || !input.files || !input.files.length) return;
+    event.preventDefault();
+    var box = form.querySelector("[data-upload-status]");
+    var bar = box && box.querySelector("progress");
+    var label = box && box.querySelector("[data-upload-label]");
+    var working = form.getAttribute("data-upload-progress") || "Processing the file…";
+    var button = form.querySelector("button[type=submit]");
+    if (box) box.hidden = false;
+    if (button) button.disabled = true;
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action || window.location.href);
+    xhr.setRequestHeader("X-Upload-Progress", "1");
+    xhr.upload.addEventListener("progress", function (e) {
+      if (!e.lengthComputable || !bar) return;
+      var percent = Math.round((e.loaded / e.total) * 100);
+      bar.value = percent;
+      bar.textContent = percent + "%";
+      if (label) label.textContent = percent < 100 ? "Uploading… " + percent + "%" : working;
+    });
+    xhr.upload.addEventListener("load", function () {
+      if (bar) bar.removeAttribute("value"); // indeterminate while the server works
+      if (label) label.textContent = working;
+    });
+    xhr.addEventListener("load", function () {
+      // Whatever the server answered (the page the upload led to, with its one-time messages,
+      // or the form again with its errors) is shown as the browser would have shown it.
+      var landed = xhr.responseURL;
+      document.open();
+      document.write(xhr.responseText);
+      document.close();
+      if (landed && landed !== window.location.href && xhr.status < 400) {
+        window.history.replaceState(null, "", landed);
+      }
+    });
+    xhr.addEventListener("error", function () {
+      if (button) button.disabled = false;
+      if (label) label.textContent = "The upload failed: check the connection and try again.";
+    });
+    xhr.send(new FormData(form));
+  });
+
   // "/" jumps to the page's search box, as in most data tools.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
