@@ -15,7 +15,7 @@ from ninja.files import UploadedFile
 from plixo.api.auth import api_requires
 from plixo.api.common import paginate, referenced, responses
 from plixo.api.schemas import MoneyIn, MoneyOut, PageParams, money
-from plixo.cashapp import selectors, services
+from plixo.cashapp import payouts, selectors, services
 from plixo.cashapp.models import CashError, Receipt, StatementFormat
 from plixo.cashapp.parsers import MAX_FILE_BYTES
 from plixo.core.permissions import Cap
@@ -24,7 +24,9 @@ from plixo.ledger import selectors as ledger_selectors
 router = Router(tags=["cash application"])
 
 FormatIn = Literal["bai2", "camt", "ofx", "csv"]
-ReceiptStatusFilter = Literal["applied", "suggested", "unapplied", "unmatched", "rejected"]
+ReceiptStatusFilter = Literal[
+    "applied", "suggested", "unapplied", "unmatched", "rejected", "payout"
+]
 
 
 class LineRejectOut(Schema):
@@ -45,6 +47,7 @@ class StatementOut(Schema):
     auto_applied: int
     suggested: int
     unmatched: int
+    payouts: int = Field(description="Stripe payout lines reconciled, not matched to invoices.")
     rejects: list[LineRejectOut] = Field(description="Unreadable lines with their numbers.")
     notes: list[str]
 
@@ -107,6 +110,9 @@ class ReceiptOut(Schema):
     explanation: str = Field(description="Why: of the best open suggestion, or as applied.")
     suggestions: list[SuggestionOut]
     applications: list[ApplicationOut]
+    stripe_payout: str | None = Field(
+        description="The Stripe payout (po_…) this line was reconciled with, if any."
+    )
 
 
 class ReceiptPage(Schema):
@@ -137,7 +143,7 @@ def _receipt_out(receipt: Receipt) -> dict:
         applications = list(receipt.applications.order_by("created_at", "id"))
     live = [a for a in applications if a.undone_at is None]
     best = suggestions[0] if suggestions else None
-    explanation = (
+    explanation = payouts.explanation(receipt) or (
         best.explanation if best else "; ".join(a.explanation for a in live if a.explanation)
     )
     return {
@@ -154,6 +160,7 @@ def _receipt_out(receipt: Receipt) -> dict:
         "remittance": receipt.remittance,
         "bank_transaction_id": receipt.bank_transaction_id,
         "status": receipt.status,
+        "stripe_payout": receipt.stripe_payout.payout_id if receipt.stripe_payout else None,
         "allocations": [
             {
                 "invoice": row["invoice"].public_id,

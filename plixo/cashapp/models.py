@@ -79,6 +79,9 @@ class Statement(models.Model):
     auto_applied = models.PositiveIntegerField(default=0)
     suggested = models.PositiveIntegerField(default=0)
     unmatched = models.PositiveIntegerField(default=0)
+    payouts = models.PositiveIntegerField(
+        default=0, help_text="Lines reconciled with a Stripe payout, not matched to invoices."
+    )
     # [{"line": 12, "message": "..."}], at most MAX_REJECTS_KEPT entries.
     rejects = models.JSONField(default=list, blank=True)
     notes = models.JSONField(default=list, blank=True)
@@ -106,6 +109,7 @@ class Statement(models.Model):
             "auto_applied": self.auto_applied,
             "suggested": self.suggested,
             "unmatched": self.unmatched,
+            "payouts": self.payouts,
             "rejects": self.rejects,
             "notes": self.notes,
         }
@@ -117,6 +121,7 @@ class ReceiptStatus(models.TextChoices):
     PARTIALLY_APPLIED = "partially_applied", "Partly applied"
     APPLIED = "applied", "Applied"
     REJECTED = "rejected", "Not a customer payment"
+    PAYOUT = "payout", "Stripe payout"
 
 
 # Receipts with cash still to apply: the unapplied queue.
@@ -150,6 +155,14 @@ class Receipt(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    stripe_payout = models.OneToOneField(
+        "payments.StripePayout",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="receipt",
+        help_text="The Stripe payout this bank line is: its payments are recorded already.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -181,6 +194,12 @@ class Receipt(models.Model):
     @property
     def unapplied_amount(self) -> Decimal:
         return self.amount - self.applied_amount
+
+    @property
+    def payout_note(self) -> str:
+        from plixo.cashapp.payouts import explanation
+
+        return explanation(self)
 
     def status_after_money(self, *, has_suggestion: bool) -> str:
         if self.applied_amount >= self.amount:

@@ -21,6 +21,7 @@ STATUS_FILTERS = {
     "unapplied": set(UNAPPLIED_STATUSES),
     "unmatched": {ReceiptStatus.UNMATCHED},
     "rejected": {ReceiptStatus.REJECTED},
+    "payout": {ReceiptStatus.PAYOUT},
 }
 
 
@@ -61,7 +62,7 @@ def receipt_list(
     if status:
         receipts = receipts.filter(status__in=STATUS_FILTERS[status])
     return (
-        receipts.select_related("statement", "customer")
+        receipts.select_related("statement", "customer", "stripe_payout")
         .prefetch_related(
             Prefetch(
                 "suggestions",

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from plixo.cashapp import parsers
+from plixo.cashapp import parsers, payouts
 from plixo.cashapp.matching import Matcher, Proposal, name_key
 from plixo.cashapp.models import (
     Application,
@@ -183,10 +183,22 @@ def receipts_match_and_apply(*, organization: Organization, receipts: list[Recei
     """Suggest invoices for each receipt and apply the best suggestion when it reaches the
     organization's threshold. Returns counts: auto_applied, suggested, unmatched."""
     settings = cash_settings_for(organization)
-    counts = {"auto_applied": 0, "suggested": 0, "unmatched": 0}
+    counts = {"auto_applied": 0, "suggested": 0, "unmatched": 0, "payouts": 0}
     matcher = Matcher(organization)
     for start in range(0, len(receipts), BULK):
         chunk = receipts[start : start + BULK]
+        # Stripe payouts carry payments recorded from Stripe already: reconciled with their
+        # payout, or left waiting for it, never matched to invoices a second time.
+        payout_lines = [receipt for receipt in chunk if payouts.looks_like_payout(receipt)]
+        for receipt in payout_lines:
+            payout = payouts.payout_for(receipt)
+            if payout is None:
+                counts["unmatched"] += 1
+            else:
+                payouts.receipt_reconcile(receipt=receipt, payout=payout)
+                counts["payouts"] += 1
+        aside = {receipt.pk for receipt in payout_lines}
+        chunk = [receipt for receipt in chunk if receipt.pk not in aside]
         proposals = matcher.match(chunk)
         suggestions_by_receipt = _suggestions_store(chunk, proposals)
         # One transaction per chunk (one commit, not one per line); each application is a
@@ -285,6 +297,11 @@ def receipt_apply(
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
     if receipt.status == ReceiptStatus.REJECTED:
         raise CashError("This receipt was marked as not a customer payment; reopen it first.")
+    if receipt.status == ReceiptStatus.PAYOUT:
+        raise CashError(
+            "This line is a Stripe payout: the payments it carries were recorded from Stripe "
+            "and cannot be applied to invoices again."
+        )
     wanted: list[tuple[Invoice, Decimal]] = []
     for invoice, amount in allocations:
         if invoice.organization_id != receipt.organization_id:

@@ -24,6 +24,7 @@ TABS = {
     "unapplied": "Unapplied queue",
     "applied": "Applied",
     "rejected": "Not payments",
+    "payout": "Stripe payouts",
     "all": "All",
 }
 
@@ -52,7 +53,13 @@ def cash_index(request):
                     request,
                     f"{statement.original_name}: {statement.receipts} new receipts "
                     f"({statement.auto_applied} applied, {statement.suggested} to review, "
-                    f"{statement.unmatched} unmatched), {statement.duplicates} already imported, "
+                    f"{statement.unmatched} unmatched), "
+                    + (
+                        f"{statement.payouts} Stripe payouts reconciled, "
+                        if statement.payouts
+                        else ""
+                    )
+                    + f"{statement.duplicates} already imported, "
                     f"{statement.rejected} lines rejected.",
                 )
                 return redirect(f"{reverse('cashapp:index')}?statement={statement.public_id}")

@@ -290,3 +290,48 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"Delivery {self.pk} to {self.organization_id} at {self.received_at:%H:%M:%S}"
+
+
+class StripePayout(models.Model):
+    """A transfer from the organization's Stripe balance to its bank, as Stripe reports it
+    (`payout.*` events). The bank statement line it becomes is reconciled against it in cash
+    application: the Stripe payments it carries were recorded from Stripe already, so the line
+    is never matched to invoices a second time."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_TRANSIT = "in_transit", "In transit"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    payout_id = models.CharField(max_length=255)
+    amount = money_field()
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    arrival_date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices)
+    description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-arrival_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "payout_id"], name="stripe_payout_unique_per_org"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "in_transit", "paid", "failed", "canceled"]),
+                name="stripe_payout_status_known",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "currency", "amount", "arrival_date"],
+                name="stripe_payout_lookup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Stripe payout {self.payout_id}"

@@ -385,6 +385,50 @@ def _chargeback_record(
         )
 
 
+def payout_changed(event: StripeEvent, obj: dict) -> Outcome:
+    """`payout.created`, `.updated`, `.paid`, `.failed`, `.canceled`: keep the payout as Stripe
+    last described it. Events can arrive out of order, so a payout already paid or failed is
+    not moved back to pending or in transit by an older event."""
+    import datetime as dt
+
+    from plixo.payments.models import StripePayout
+    from plixo.payments.signals import stripe_payout_paid
+
+    payout_id, status = obj.get("id"), obj.get("status")
+    currency = str(obj.get("currency") or "").upper()
+    if not isinstance(payout_id, str) or not payout_id.startswith("po_"):
+        return _ignored("The payout has no payout id.")
+    if status not in StripePayout.Status.values:
+        return _ignored(f"Payout status {status!r} is not one Plixo knows.")
+    units, arrival = obj.get("amount"), obj.get("arrival_date")
+    if not isinstance(units, int) or units <= 0 or not isinstance(arrival, int):
+        return _ignored("The payout has no positive amount or no arrival date.")
+    amount = amount_from_stripe(units, currency)
+    if amount is None:
+        return _ignored(f"{units} is not an amount in {currency or 'no currency'}.")
+    payout, created = StripePayout.objects.select_for_update().get_or_create(
+        organization_id=event.organization_id,
+        payout_id=payout_id,
+        defaults={
+            "amount": amount,
+            "currency": currency,
+            "arrival_date": dt.datetime.fromtimestamp(arrival, tz=dt.UTC).date(),
+            "status": status,
+            "description": str(obj.get("statement_descriptor") or obj.get("description") or "")[
+                :255
+            ],
+        },
+    )
+    final = {StripePayout.Status.PAID, StripePayout.Status.FAILED, StripePayout.Status.CANCELED}
+    if not created and payout.status != status and payout.status not in final:
+        payout.status = status
+        payout.arrival_date = dt.datetime.fromtimestamp(arrival, tz=dt.UTC).date()
+        payout.save(update_fields=["status", "arrival_date", "updated_at"])
+    if payout.status == StripePayout.Status.PAID and status == StripePayout.Status.PAID:
+        stripe_payout_paid.send(sender=StripePayout, payout=payout)
+    return Outcome(StripeEventStatus.PROCESSED, f"Payout {payout_id}: {payout.status}.")
+
+
 Handler = Callable[[StripeEvent, dict], Outcome]
 
 # The events to select on the Stripe webhook endpoint (docs/payments.md); anything else is
@@ -397,4 +441,9 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.payment_failed": payment_intent_failed,
     "charge.refunded": charge_refunded,
     "charge.dispute.created": charge_dispute_created,
+    "payout.created": payout_changed,
+    "payout.updated": payout_changed,
+    "payout.paid": payout_changed,
+    "payout.failed": payout_changed,
+    "payout.canceled": payout_changed,
 }

@@ -23,6 +23,7 @@ SUMMARY_KEYS = (
     "auto_applied",
     "suggested",
     "unmatched",
+    "payouts",
 )
 
 
