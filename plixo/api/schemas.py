@@ -165,6 +165,9 @@ class CustomerOut(Schema):
     name: str
     segment: str
     owner_email: str | None
+    collector_email: str | None = Field(
+        description="The A/R operator who works this customer (their queue)."
+    )
     time_zone: str
     country: str
     currency: str
@@ -179,6 +182,10 @@ class CustomerOut(Schema):
     @staticmethod
     def resolve_owner_email(obj) -> str | None:
         return obj.owner.email if obj.owner_id else None
+
+    @staticmethod
+    def resolve_collector_email(obj) -> str | None:
+        return obj.collector.email if obj.collector_id else None
 
 
 class CustomerListItem(CustomerOut):
@@ -236,6 +243,9 @@ class CustomerCreate(Schema):
     name: Line = Field(min_length=1, max_length=255)
     segment: Line = Field("", max_length=60)
     owner_email: Line | None = Field(None, description="Email of a member of the organization.")
+    collector_email: Line | None = Field(
+        None, description="Email of the A/R operator or manager who works this customer."
+    )
     time_zone: Line | None = Field(None, description="IANA zone; the organization's if omitted.")
     country: Line = Field("", max_length=2, description="ISO 3166 alpha-2")
     currency: CurrencyCode | None = Field(None, description="The organization's if omitted.")
@@ -249,6 +259,7 @@ class CustomerUpdate(Schema):
     name: Line = Field(None, min_length=1, max_length=255)
     segment: Line = Field(None, max_length=60)
     owner_email: Line | None = None
+    collector_email: Line | None = None
     time_zone: Line = Field(None, max_length=64)
     country: Line = Field(None, max_length=2)
     currency: CurrencyCode = None

@@ -257,3 +257,37 @@ class InvoiceNoteForm(forms.Form):
     def __init__(self, *args, references: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["payment_reference"].choices = [("", "—")] + [(r, r) for r in references]
+
+
+class CustomerTeamForm(forms.Form):
+    """Who follows a customer: its owner (Sales or a CSM, who then see it) and its collector
+    (the A/R operator or manager whose queue holds its invoices)."""
+
+    OWNER_ROLES = ("sales", "csm")
+    COLLECTOR_ROLES = ("ar_operator", "ar_manager", "controller")
+
+    owner = forms.ChoiceField(label="Account owner", required=False)
+    collector = forms.ChoiceField(label="Collector", required=False)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        members = list(
+            Membership.objects.filter(organization=organization, is_active=True)
+            .select_related("user")
+            .order_by("user__first_name", "user__last_name", "user__email")
+        )
+        self.members = {str(m.public_id): m for m in members}
+
+        def choices(roles):
+            return [("", "Nobody")] + [
+                (str(m.public_id), f"{m.user.display_name} ({m.get_role_display()})")
+                for m in members
+                if m.role in roles
+            ]
+
+        self.fields["owner"].choices = choices(self.OWNER_ROLES)
+        self.fields["collector"].choices = choices(self.COLLECTOR_ROLES)
+
+    def user_for(self, field: str):
+        membership = self.members.get(self.cleaned_data.get(field) or "")
+        return membership.user if membership else None

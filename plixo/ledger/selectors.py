@@ -89,7 +89,9 @@ def payments_visible(*, membership: Membership) -> QuerySet[Payment]:
 
 
 def customer_for(*, membership: Membership, public_id) -> Customer:
-    return one_or_404(customers_visible(membership=membership).select_related("owner"), public_id)
+    return one_or_404(
+        customers_visible(membership=membership).select_related("owner", "collector"), public_id
+    )
 
 
 def invoice_for(*, membership: Membership, public_id) -> Invoice:
@@ -368,7 +370,7 @@ def customer_list(
     with something open in that currency are listed, and a balance sort needs a currency (the
     organization's base currency when none is given), as amounts in different currencies do
     not compare. Balances come from the per-customer cache, never from summing invoices."""
-    qs = customers_visible(membership=membership).select_related("owner")
+    qs = customers_visible(membership=membership).select_related("owner", "collector")
     if search:
         term = search.strip()
         qs = qs.filter(Q(name__icontains=term) | Q(external_id__icontains=term))

@@ -31,5 +31,6 @@ urlpatterns = [
     ),
     path("customers/", views.customer_list_view, name="customer-list"),
     path("customers/<uuid:customer_id>/", views.customer_detail, name="customer-detail"),
+    path("customers/<uuid:customer_id>/team/", views.customer_team, name="customer-team"),
     path("payments/", views.payment_list_view, name="payment-list"),
 ]

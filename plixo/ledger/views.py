@@ -20,11 +20,13 @@ from plixo.approvals.services import invoice_write_off_or_request
 from plixo.commitments.selectors import invoice_commitments
 from plixo.commitments.views import invoice_commitment_actions
 from plixo.core.access import requires
+from plixo.core.models import Membership
 from plixo.core.paging import UNCOUNTED, BadCursor, Count, Page, keyset_page
 from plixo.core.permissions import Cap, role_can
 from plixo.core.templatetags.plixo import money_text
 from plixo.ledger.forms import (
     CustomerFilterForm,
+    CustomerTeamForm,
     InvoiceFilterForm,
     InvoiceNoteForm,
     PaymentFilterForm,
@@ -68,6 +70,7 @@ from plixo.ledger.selectors import (
 )
 from plixo.ledger.services import (
     AllocationRequest,
+    customer_update,
     invoice_note_add,
     invoice_void,
     payment_record,
@@ -535,8 +538,18 @@ def customer_detail(request, customer_id):
     customer.organization = request.organization
     today = org_today(request.organization)
     open_invoices = customer.invoices.filter(status__in=OPEN_STATUSES).order_by("due_date")
+    team_form = None
+    if role_can(request.membership.role, Cap.QUEUE_TEAM):
+        team_form = CustomerTeamForm(
+            organization=request.organization,
+            initial={
+                "owner": _membership_id(request.organization, customer.owner_id),
+                "collector": _membership_id(request.organization, customer.collector_id),
+            },
+        )
     context = {
         "customer": customer,
+        "team_form": team_form,
         "today": today,
         "contacts": customer.contacts.all(),
         "aging": customer_aging(customer=customer, today=today),
@@ -546,6 +559,34 @@ def customer_detail(request, customer_id):
         "payments": customer.payments.order_by("-received_at", "-id")[:RECENT_PAYMENTS],
     }
     return render(request, "ledger/customer_detail.html", context)
+
+
+def _membership_id(organization, user_id) -> str:
+    if user_id is None:
+        return ""
+    found = Membership.objects.filter(organization=organization, user_id=user_id).first()
+    return str(found.public_id) if found else ""
+
+
+@requires(Cap.QUEUE_TEAM)
+@require_POST
+def customer_team(request, customer_id):
+    """Set who follows a customer: its owner and its collector (whose queue holds it)."""
+    customer = customer_for(membership=request.membership, public_id=customer_id)
+    form = CustomerTeamForm(request.POST, organization=request.organization)
+    url = reverse("ledger:customer-detail", kwargs={"customer_id": customer.public_id})
+    if not form.is_valid():
+        messages.error(request, "Choose members of this organization from the lists.")
+        return redirect(url)
+    try:
+        customer_update(
+            customer=customer, owner=form.user_for("owner"), collector=form.user_for("collector")
+        )
+    except LedgerError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{customer.name}: account team saved.")
+    return redirect(url)
 
 
 # --- payments --------------------------------------------------------------------------------

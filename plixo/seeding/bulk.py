@@ -83,7 +83,7 @@ HISTORY_DAYS = 400
 
 # The columns the seeder writes, in the order of its row tuples; BulkTable fills the rest.
 CUSTOMER_COLUMNS = ("id", "public_id", "organization", "external_id", "name", "segment", "owner",
-                    "time_zone", "country", "currency", "risk_score")  # fmt: skip
+                    "time_zone", "country", "currency", "risk_score", "collector")  # fmt: skip
 CONTACT_COLUMNS = ("organization", "customer", "name", "email", "role", "is_primary",
                    "suppression_reason")  # fmt: skip
 INVOICE_COLUMNS = ("id", "organization", "customer", "number", "issue_date", "due_date",
@@ -216,6 +216,16 @@ class _Seeder:
                 organization=self.org, role__in=[Role.SALES, Role.CSM], is_active=True
             ).values_list("user_id", flat=True)
         )
+        # Each customer is worked by one of the A/R team (the operators, and the managers too).
+        collectors = list(
+            Membership.objects.filter(
+                organization=self.org,
+                role__in=[Role.AR_OPERATOR, Role.AR_MANAGER],
+                is_active=True,
+            )
+            .order_by("pk")
+            .values_list("user_id", flat=True)
+        )
         org_id = self.org.pk
         created: list[_Customer] = []
         for numbers in _batches(first, count, self.batch_size):
@@ -229,9 +239,10 @@ class _Seeder:
                     risk = min(100, int(self.rng.betavariate(2, 5) * 100))
                     owner = self.rng.choice(owners) if owners and self.rng.random() < 0.2 else None
                     name = words.company_name(self.rng, country)
+                    collector = collectors[n % len(collectors)] if collectors else None
                     rows.append(
                         (pk, uuid.uuid4(), org_id, f"{CUSTOMER_PREFIX}{n:0{CUSTOMER_DIGITS}d}",
-                         name, segment, owner, zone, country, currency, risk)
+                         name, segment, owner, zone, country, currency, risk, collector)
                     )  # fmt: skip
                     contacts.extend(self._contacts(pk, name, n))
                     created.append(_Customer(pk, currency, factor, log_median, risk))

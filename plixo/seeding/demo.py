@@ -160,6 +160,8 @@ class _Story:
 
     def _customers(self) -> list[tuple[Customer, catalog.CustomerSpec]]:
         owners = {"sales": self.people.get(Role.SALES), "csm": self.people.get(Role.CSM)}
+        # The operator works most accounts; the manager keeps every fourth one.
+        operator, manager = self.people.get(Role.AR_OPERATOR), self.people.get(Role.AR_MANAGER)
         result = []
         for index, spec in enumerate(self.specs, start=1):
             low, high = catalog.RISK_RANGE[spec.behaviour]
@@ -169,6 +171,7 @@ class _Story:
                 name=spec.name,
                 segment=spec.segment,
                 owner=owners.get(spec.owner),
+                collector=manager if index % 4 == 0 else operator,
                 time_zone=spec.time_zone,
                 country=spec.country,
                 currency=spec.currency,

@@ -127,6 +127,21 @@ def test_update_changes_only_the_fields_sent(personas, controller_api, acme):
     assert body["segment"] == "enterprise"
 
 
+def test_the_collector_is_set_and_cleared_by_email(personas, controller_api, acme):
+    url = f"{URL}/{acme.customer.public_id}"
+    operator = personas.members[Role.AR_OPERATOR].user
+
+    body = controller_api.patch(url, {"collector_email": operator.email}).json()
+    assert body["collector_email"] == operator.email
+    assert controller_api.get(URL).json()["results"][0]["collector_email"] == operator.email
+
+    refused = controller_api.patch(url, {"collector_email": personas.outsider.user.email})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "payload", "collector_email"]
+
+    assert controller_api.patch(url, {"collector_email": None}).json()["collector_email"] is None
+
+
 def test_update_rejects_bad_input(personas, controller_api, acme):
     other = CustomerFactory(organization=personas.org, external_id="TAKEN")
     url = f"{URL}/{acme.customer.public_id}"

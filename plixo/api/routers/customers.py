@@ -20,14 +20,15 @@ from plixo.ledger import selectors, services
 router = Router(tags=["customers"])
 
 
-def _owner(request, email: str | None):
-    """The user an `owner_email` names: a member of the caller's organization, or None."""
+def _owner(request, email: str | None, field: str = "owner_email"):
+    """The user an `owner_email` (or `collector_email`) names: a member of the caller's
+    organization, or None."""
     if email is None or not email.strip():
         return None
     membership = member_by_email(organization=request.organization, email=email)
     if membership is None:
         raise ReferenceNotFound(
-            ("body", "payload", "owner_email"), "No member of this organization has that email."
+            ("body", "payload", field), "No member of this organization has that email."
         )
     return membership.user
 
@@ -70,6 +71,7 @@ def customer_create(request, payload: CustomerCreate):
     fields = payload.dict()
     organization = request.organization
     fields["owner"] = _owner(request, fields.pop("owner_email"))
+    fields["collector"] = _owner(request, fields.pop("collector_email"), "collector_email")
     fields["time_zone"] = fields["time_zone"] or organization.time_zone
     fields["currency"] = (fields["currency"] or organization.base_currency).upper()
     customer = services.customer_create(organization=organization, **fields)
@@ -88,6 +90,8 @@ def customer_update(request, customer_id: UUID, payload: CustomerUpdate):
     fields = payload.dict(exclude_unset=True)
     if "owner_email" in fields:
         fields["owner"] = _owner(request, fields.pop("owner_email"))
+    if "collector_email" in fields:
+        fields["collector"] = _owner(request, fields.pop("collector_email"), "collector_email")
     if fields.get("currency"):
         fields["currency"] = fields["currency"].upper()
     return services.customer_update(customer=customer, **fields)

@@ -15,7 +15,16 @@ from plixo.ledger.models import (
 )
 from plixo.ledger.validation import fields_check, text_check
 
-CUSTOMER_FIELDS = ("name", "segment", "owner", "time_zone", "country", "currency", "risk_score")
+CUSTOMER_FIELDS = (
+    "name",
+    "segment",
+    "owner",
+    "collector",
+    "time_zone",
+    "country",
+    "currency",
+    "risk_score",
+)
 
 
 def _clean_or_raise(obj, exclude: Iterable[str] = (), changed: Iterable[str] | None = None) -> None:
@@ -45,7 +54,7 @@ def customer_create(
     )
     if "country" in fields:
         customer.country = (customer.country or "").upper()
-    _clean_or_raise(customer, exclude=["organization", "owner"])
+    _clean_or_raise(customer, exclude=["organization", "owner", "collector"])
     if Customer.objects.filter(
         organization=organization, external_id=customer.external_id
     ).exists():
@@ -63,7 +72,7 @@ def customer_update(*, customer: Customer, **fields) -> Customer:
         setattr(customer, name, value)
     if "country" in fields:
         customer.country = (customer.country or "").upper()
-    _clean_or_raise(customer, exclude=["organization", "owner"], changed=fields)
+    _clean_or_raise(customer, exclude=["organization", "owner", "collector"], changed=fields)
     if (
         "external_id" in fields
         and Customer.objects.filter(
