@@ -131,6 +131,7 @@ class _Story:
     def build(self) -> None:
         # The story is history from before Plixo chased anyone: the cadence engine meets it
         # as it stands, on the tick that `demo_build` runs afterwards.
+        self._exchange_rates()
         with cadence_hooks_suspended():
             customers = self._customers()
             plans = self._plan_invoices(customers)
@@ -143,6 +144,28 @@ class _Story:
                 today=self.today,
                 operator=self.person(Role.AR_OPERATOR),
                 contacts=self.contacts,
+            )
+
+    def _exchange_rates(self) -> None:
+        """Daily rates for the 180 days up to today for every currency the demo invoices in,
+        through the rates service an import or the API uses, so base-currency reports convert.
+        Illustrative values: a reference rate per currency with a small seeded daily drift."""
+        from plixo.reports.models import ExchangeRateSource
+        from plixo.reports.services import RateRow, exchange_rates_upsert
+
+        base = self.org.base_currency
+        currencies = sorted({spec.currency for spec in self.specs} - {base})
+        rows = []
+        for currency in currencies:
+            reference = catalog.USD_PER_UNIT[currency] / catalog.USD_PER_UNIT[base]
+            drift = 1.0
+            for back in range(180, -1, -1):
+                drift *= 1 + self.rng.uniform(-0.003, 0.003)
+                rate = Decimal(str(reference * drift)).quantize(Decimal("0.000001"))
+                rows.append(RateRow(self.today - dt.timedelta(days=back), currency, rate))
+        if rows:
+            exchange_rates_upsert(
+                organization=self.org, rows=rows, source=ExchangeRateSource.MANUAL
             )
 
     def chase(self, approve: int = 3) -> None:

@@ -13,6 +13,23 @@ ENTERPRISE, MID_MARKET, SMB = "enterprise", "mid-market", "smb"
 
 RISK_RANGE = {PROMPT: (4, 18), STEADY: (19, 42), SLOW: (45, 72), DISTRESSED: (76, 96)}
 
+# Illustrative reference values (US dollars for one unit) for the demo's daily exchange rates;
+# an organization loads its real rates by importing a `date,currency,rate` file.
+USD_PER_UNIT = {
+    "USD": 1.0,
+    "EUR": 1.08,
+    "GBP": 1.27,
+    "CAD": 0.73,
+    "AUD": 0.66,
+    "NZD": 0.60,
+    "JPY": 0.0067,
+    "NOK": 0.094,
+    "SGD": 0.74,
+    "CHF": 1.12,
+    "SEK": 0.096,
+    "DKK": 0.145,
+}
+
 # Rough rate against USD, to keep amounts comparable across currencies.
 CURRENCY_FACTOR = {
     "USD": Decimal("1"),

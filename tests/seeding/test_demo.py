@@ -307,6 +307,23 @@ def test_demo_has_promises_plans_and_disputes_through_the_services(db):
     assert Invoice.objects.filter(organization__slug="demo", status="disputed").count() == 2
 
 
+def test_demo_reports_convert_every_currency_at_a_rate_of_today(db):
+    from plixo.ledger.models import Invoice
+    from plixo.reports.models import ExchangeRate
+    from plixo.seeding.demo import demo_build
+
+    demo_build()
+    for slug, base in (("demo", "USD"), ("northwind-eu", "EUR")):
+        invoiced = set(
+            Invoice.objects.filter(organization__slug=slug).values_list("currency", flat=True)
+        ) - {base}
+        rates = ExchangeRate.objects.filter(organization__slug=slug)
+        assert invoiced and set(rates.values_list("currency", flat=True)) == invoiced
+        assert {rate.base_currency for rate in rates} == {base}
+        latest = rates.order_by("-on").first()
+        assert (latest.on - rates.order_by("on").first().on).days == 180
+
+
 @pytest.mark.django_db
 def test_a_demo_built_just_after_midnight_keeps_todays_invoices_on_today():
     """The story's events are clamped to just before now; in the first minutes of the
