@@ -7,6 +7,8 @@ the default is a quicker run at 100,000. `tick` (P3) seeds 1,000,000 invoices un
 `--full`). `lists` (P8) times every staff list page and list API route on an organization of
 100,000 invoices (1,000,000 with `--full`). `reports` (P7) times aging, DSO and CEI at 100,000
 invoices (1,000,000 with `--full`, or `--invoices N`).
+`queue` (P2) times My Queue's first page and `GET /api/v1/queue` at 100,000 invoices (1,000,000
+with `--full`, or `--invoices N`).
 `cashapp` (P6) matches 2,000 bank lines against 20,000 open invoices and imports them end to end
 (10,000 against 200,000, matching only, with `--full`).
 """
@@ -14,7 +16,7 @@ invoices (1,000,000 with `--full`, or `--invoices N`).
 import argparse
 import sys
 
-from bench import cashapp, imports, lists, portal, reports, seed, tick, webhooks
+from bench import cashapp, imports, lists, portal, queue, reports, seed, tick, webhooks
 
 BENCHMARKS = {
     "portal": portal.main,
@@ -25,6 +27,7 @@ BENCHMARKS = {
     "webhooks": webhooks.main,
     "cashapp": cashapp.main,
     "reports": reports.main,
+    "queue": queue.main,
 }
 
 
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             tick.main(full=args.full, postgres=args.postgres, invoices=args.invoices)
         elif name == "reports":
             reports.main(full=args.full, postgres=args.postgres, invoices=args.invoices)
+        elif name == "queue":
+            queue.main(full=args.full, postgres=args.postgres, invoices=args.invoices)
         else:
             BENCHMARKS[name](full=args.full, postgres=args.postgres)
     return 0

@@ -28,15 +28,38 @@ from plixo.disputes.attachments import (
     attachment_check,
 )
 from plixo.disputes.models import Dispute, DisputeAttachment, DisputeSource, ReasonCode
+from plixo.disputes.workflow import (
+    CREDIT,
+    OUTCOMES,
+    REJECT,
+    WRITE_OFF,
+    DisputeForbidden,
+    ResolveResult,
+    dispute_assign,
+    dispute_mark_under_review,
+    dispute_opened,
+    dispute_resolve,
+    dispute_route,
+)
 from plixo.ledger.models import Contact, Invoice, LedgerError
 from plixo.ledger.services import invoice_dispute_open, timeline_record
 
 __all__ = [
+    "CREDIT",
     "DISPUTE_FILED",
+    "OUTCOMES",
+    "REJECT",
+    "WRITE_OFF",
     "AttachmentRejected",
+    "DisputeForbidden",
+    "ResolveResult",
     "attachment_orphans_delete",
     "attachment_validate",
+    "dispute_assign",
     "dispute_file",
+    "dispute_mark_under_review",
+    "dispute_resolve",
+    "dispute_route",
 ]
 
 log = structlog.get_logger("plixo.disputes")
@@ -97,7 +120,8 @@ def dispute_file(
     actor_label: str | None = None,
 ) -> Dispute:
     """File a dispute over `amount` (at most the balance) of an open invoice, with up to five
-    pieces of evidence. The invoice becomes disputed."""
+    pieces of evidence. The invoice becomes disputed; the dispute gets its SLA deadline in the
+    organization's business hours and is routed by the first matching routing rule."""
     if source not in DisputeSource.values:
         raise LedgerError(f"Unknown source {source!r}.")
     if reason_code not in ReasonCode.values:
@@ -178,6 +202,8 @@ def dispute_file(
                 "contact": str(contact) if contact is not None else "",
             },
         )
+        dispute.invoice = invoice
+        dispute_opened(dispute=dispute, actor=actor, actor_label=label)
     finally:
         for item in checked:
             item.data.close()

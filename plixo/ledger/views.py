@@ -24,6 +24,7 @@ from plixo.core.models import Membership
 from plixo.core.paging import UNCOUNTED, BadCursor, Count, Page, keyset_page
 from plixo.core.permissions import Cap, role_can
 from plixo.core.templatetags.plixo import money_text
+from plixo.disputes.selectors import invoice_dispute_card
 from plixo.ledger.forms import (
     CustomerFilterForm,
     CustomerTeamForm,
@@ -296,6 +297,7 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         "commitments": invoice_commitments(invoice=invoice),
         "writeoff_guardrail": writeoff_guardrail,
         "pending_approvals": approvals_pending_for_invoice(invoice=invoice),
+        **invoice_dispute_card(membership=membership, invoice=invoice),
     }
     return render(request, "ledger/invoice_detail.html", context, status=status)
 

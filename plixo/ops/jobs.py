@@ -78,6 +78,29 @@ JOBS: dict[str, JobSpec] = {
             result_format="{} installments marked missed",
         ),
         JobSpec(
+            name="workspace.queue_refresh",
+            description="Rank open invoices in their collectors' queues (new and changed ones).",
+            every=timedelta(minutes=15),
+            task_path="plixo.workspace.tasks.queue_refresh_task",
+            result_format="{} queue ranks written",
+        ),
+        JobSpec(
+            name="workspace.queue_snapshots",
+            description="Take each member's daily queue snapshot for Today's Focus and the "
+            "burn-down.",
+            every=timedelta(minutes=15),
+            task_path="plixo.workspace.tasks.queue_days_refresh_task",
+            result_format="{} daily snapshots taken",
+        ),
+        JobSpec(
+            name="workspace.escalations_propose",
+            description="Propose escalating invoices whose payer left too many cadence steps "
+            "unanswered.",
+            every=timedelta(hours=1),
+            task_path="plixo.workspace.tasks.escalations_propose_task",
+            result_format="{} escalations proposed",
+        ),
+        JobSpec(
             name="tasks.prune",
             description="Delete finished background-task results older than 14 days.",
             every=timedelta(days=1),

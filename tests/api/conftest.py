@@ -91,6 +91,8 @@ class Ledger:
     approval: object = None  # an ApprovalRequest, where a test made one
     promise: object = None  # a Promise and a PaymentPlan, where a test made them
     plan: object = None
+    mention: object = None  # a Mention of a note on the invoice
+    dispute: object = None  # an open Dispute on another invoice of the customer
 
     def ids(self) -> dict[str, object]:
         return {

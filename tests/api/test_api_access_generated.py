@@ -6,6 +6,8 @@ covered the moment it is mounted; a route that forgets `api_requires`, or checks
 capability, or looks objects up without scoping them to the key's organization, fails here.
 """
 
+from decimal import Decimal
+
 import pytest
 
 from plixo.api.routes import ApiOperation, api_operations
@@ -33,6 +35,8 @@ OBJECT_FOR_PARAM = {
     "approval_id": "approval",
     "promise_id": "promise",
     "plan_id": "plan",
+    "mention_id": "mention",
+    "dispute_id": "dispute",
 }
 
 # A body for operations with ids in the path whose input has required fields, so that the
@@ -41,6 +45,11 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/contacts/{contact_id}/suppress"): {"kind": "vacation"},
     ("POST", "/api/v1/invoices/{invoice_id}/write-off"): {"reason": "Bank fee", "amount": "1.00"},
     ("POST", "/api/v1/plans/{plan_id}/decline"): {"note": "Too long"},
+    ("POST", "/api/v1/disputes/{dispute_id}/route"): {"team": "legal"},
+    ("POST", "/api/v1/disputes/{dispute_id}/resolve"): {
+        "outcome": "reject",
+        "note": "Price stands",
+    },
     ("POST", "/api/v1/plans/{plan_id}/cancel"): {"note": "Paid in full instead"},
     ("POST", "/api/v1/plans/{plan_id}/pay"): {"reference": "CHK-1"},
     ("POST", "/api/v1/plans/{plan_id}/counter"): {
@@ -97,7 +106,32 @@ def world(personas):
     ):
         world[key].approval = _waiting_write_off(world[key].invoice, requester.user)
         world[key].promise, world[key].plan = _commitments(world[key].invoice)
+        world[key].dispute = _dispute(world[key].customer)
+        world[key].mention = _mention(
+            world[key].invoice,
+            author=personas.outsider.user if key == "globex" else requester.user,
+            handle="operator" if key == "globex" else "legal",
+        )
     return world
+
+
+def _dispute(customer):
+    from plixo.disputes.services import dispute_file
+    from tests.factories import InvoiceFactory
+
+    invoice = InvoiceFactory(customer=customer, amount=Decimal("400.00"))
+    return dispute_file(
+        invoice=invoice, reason_code="pricing", amount=Decimal("40.00"), description="Price"
+    )
+
+
+def _mention(invoice, *, author, handle):
+    from plixo.notes.services import note_add
+
+    note = note_add(
+        organization=invoice.organization, author=author, body=f"@{handle} look", invoice=invoice
+    )
+    return note.mentions.get()
 
 
 def _commitments(invoice):

@@ -85,6 +85,7 @@ def test_a_write_off_above_the_limit_is_approved_from_the_inbox_on_a_phone(
 
     # The Controller approves it from the inbox, on a phone, with one click.
     sign_in(phone, live_server.url, CONTROLLER)
+    phone.get_by_role("navigation", name="Main").locator("summary", has_text="Collections").click()
     phone.get_by_role("link", name="Approvals").first.click()
     card = phone.locator(".approval").first
     expect(card).to_contain_text("Customer entered administration")

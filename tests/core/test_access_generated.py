@@ -75,6 +75,11 @@ OBJECT_KWARGS = {
     "route_id": "approval_route",
     "promise_id": "promise",
     "plan_id": "plan",
+    "mention_id": "mention",
+    "dispute_id": "dispute",
+    "holiday_id": "dispute_holiday",
+    "routing_rule_id": "dispute_routing_rule",
+    "escalation_id": "escalation",
 }
 # Objects that belong to a customer, so Sales and CSMs see them only on accounts they own.
 CUSTOMER_SCOPED = frozenset(
@@ -87,6 +92,8 @@ CUSTOMER_SCOPED = frozenset(
         "attachment",
         "message",
         "promise",
+        "mention",
+        "dispute",
         "plan",
     }
 )
@@ -278,7 +285,45 @@ def _objects(*, organization, owner, membership, tag: str) -> dict[str, str]:
         **_comms_objects(invoice=invoice, contact=contact, tag=tag),
         **_approvals_objects(invoice=invoice, requester=membership.user),
         **_commitments_objects(invoice=invoice, tag=tag),
+        **_notes_objects(invoice=invoice, author=membership.user),
+        **_workspace_objects(invoice=invoice, membership=membership),
     }
+
+
+def _workspace_objects(*, invoice, membership) -> dict[str, str]:
+    """An escalation raised on `invoice`, open for the A/R Manager."""
+    from plixo.workspace.models import Escalation
+
+    escalation = Escalation.objects.create(
+        organization=invoice.organization,
+        invoice=invoice,
+        from_member=membership,
+        reason="No answer to three reminders",
+        status=Escalation.Status.OPEN,
+    )
+    return {"escalation": str(escalation.public_id)}
+
+
+def _notes_objects(*, invoice, author) -> dict[str, str]:
+    """A note on `invoice` mentioning a Legal member (who sees every account), added to the
+    organization when it has none."""
+    from plixo.core.models import Membership
+    from plixo.notes.services import note_add
+    from tests.factories import MembershipFactory, UserFactory
+
+    organization = invoice.organization
+    legal = Membership.objects.filter(organization=organization, role=Role.LEGAL).first()
+    if legal is None:
+        legal = MembershipFactory(
+            organization=organization,
+            role=Role.LEGAL,
+            user=UserFactory(email=f"legal@{organization.slug}.example"),
+        )
+    handle = legal.user.email.split("@")[0]
+    note = note_add(
+        organization=organization, author=author, body=f"@{handle} please check", invoice=invoice
+    )
+    return {"mention": str(note.mentions.get().public_id)}
 
 
 def _commitments_objects(*, invoice, tag: str) -> dict[str, str]:
@@ -428,7 +473,25 @@ def _disputes_objects(*, customer, tag: str) -> dict[str, str]:
         description="Unit price differs from the contract.",
         attachments=[SimpleUploadedFile("evidence.pdf", b"%PDF-1.4\n%%EOF\n")],
     )
-    return {"attachment": str(dispute.attachments.get().public_id)}
+    from plixo.disputes.configuration import holiday_add, routing_rule_add
+    from plixo.disputes.models import DisputeHoliday
+
+    taken = DisputeHoliday.objects.filter(organization=customer.organization).count()
+    holiday = holiday_add(
+        organization=customer.organization,
+        day=today + dt.timedelta(days=30 + taken),
+        name=f"Holiday {tag}",
+        actor=None,
+    )
+    rule = routing_rule_add(
+        organization=customer.organization, route_to="legal", reason_code="quality", actor=None
+    )
+    return {
+        "attachment": str(dispute.attachments.get().public_id),
+        "dispute": str(dispute.public_id),
+        "dispute_holiday": str(holiday.public_id),
+        "dispute_routing_rule": str(rule.public_id),
+    }
 
 
 def _kwarg_values(route: Route, objects: dict[str, str]) -> dict[str, str]:

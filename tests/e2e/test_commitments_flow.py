@@ -115,6 +115,7 @@ def test_the_radar_shows_a_missed_promise_with_its_badges(
         actor=operator,
     )
     sign_in(page, live_server.url, "ines.moreau@harborlane.example")
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Collections").click()
     page.get_by_role("link", name="Commitments").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Commitment Radar")
     table = page.locator("table.radar-table")
@@ -168,6 +169,7 @@ def test_a_promise_becomes_a_plan_above_the_limit_approved_then_paid_in_the_port
     # The Controller approves it from the inbox with one click.
     page.context.clear_cookies()
     sign_in(page, live_server.url, "ines.moreau@harborlane.example")
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Collections").click()
     page.get_by_role("link", name="Approvals").first.click()
     approval = page.locator(".approval").first
     expect(approval).to_contain_text("Payment plan")

@@ -71,7 +71,9 @@ def test_upload_fix_and_reupload_the_reject_log(
     if viewport == "phone":
         page.goto(f"{live_server.url}/imports/")
     else:
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Imports").click()
+        nav = page.get_by_role("navigation", name="Main")
+        nav.locator("summary", has_text="Setup").click()
+        nav.get_by_role("link", name="Imports").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Imports")
     shoot(page, screenshots, "index", viewport)
 

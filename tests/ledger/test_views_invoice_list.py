@@ -333,7 +333,7 @@ def test_query_count_stays_small_and_flat(personas, book, django_assert_max_num_
 
     # session, user, membership, maintenance, the open currencies, every chip's count (one
     # round trip), the page, the payments banner
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # with the mentions count in the top bar
         response = client.get(URL, {"status": "open", "sort": "-balance"})
 
     assert len(_numbers(response)) == 50

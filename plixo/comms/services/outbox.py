@@ -296,6 +296,22 @@ def _email(
     return email
 
 
+# A one-off email written from the workspace with "attach the invoice PDF" ticked.
+PDF_PURPOSE_PREFIX = "notice:oneoff-pdf:"
+
+
+def _attach_documents(email: EmailMultiAlternatives, message: Message) -> None:
+    """The current invoice PDF, rendered at send time (so it shows the balance as it is then),
+    on the messages that asked for it. A PDF that cannot be rendered fails the attempt, which
+    is retried: the payer never gets the email without the document it promises."""
+    if not (message.purpose or "").startswith(PDF_PURPOSE_PREFIX) or message.invoice_id is None:
+        return
+    from plixo.payments.documents import invoice_pdf, pdf_filename
+
+    invoice = message.invoice
+    email.attach(pdf_filename("Invoice", invoice.number), invoice_pdf(invoice), "application/pdf")
+
+
 def message_deliver(
     *, message_id: int, now: dt.datetime | None = None, worker: str | None = None
 ) -> str:
@@ -459,6 +475,7 @@ def _send_claimed(
         )
     email = _email(message, sending, domain_name, body=body)
     try:
+        _attach_documents(email, message)
         email.send()
     except Exception as exc:  # any provider or SMTP error: keep it, retry later
         log.warning("comms.send_failed", message=str(message.public_id), error=str(exc))

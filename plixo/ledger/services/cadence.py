@@ -28,5 +28,8 @@ def cadence_notify(*, invoice: Invoice, change: str, actor: User | None = None, 
         return None
     # Imported here: comms builds on the ledger, not the other way round.
     from plixo.comms.services import cadence_invoice_changed
+    from plixo.workspace.services import queue_entry_write
+
+    queue_entry_write(invoice=invoice)  # the invoice's rank in My Queue: one statement
 
     return cadence_invoice_changed(invoice=invoice, change=change, actor=actor, ref=ref)
