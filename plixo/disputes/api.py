@@ -14,6 +14,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from plixo.api.auth import api_requires
 from plixo.api.common import paginate_keyset, referenced, responses
+from plixo.api.errors import ReferenceNotFound
 from plixo.api.schemas import CursorPage, Line, MoneyIn, MoneyOut, PageParams, Text
 from plixo.core.models import Membership, User
 from plixo.core.money import quantize
@@ -258,9 +259,13 @@ def dispute_list(
     if assignee in ("mine", "unassigned"):
         who = assignee
     elif assignee:
-        if len(assignee) > 254:
-            raise LedgerError("No member has so long an email address.")
-        who = str(_member(request, assignee).public_id)
+        # A filter naming nobody is invalid input (422 on the parameter), as an unknown id is.
+        try:
+            if len(assignee) > 254:
+                raise LedgerError("No member has so long an email address.")
+            who = str(_member(request, assignee).public_id)
+        except LedgerError as exc:
+            raise ReferenceNotFound(("query", "assignee"), str(exc)) from exc
     filters = QueueFilters(
         status=status, reason=reason or "", assignee=who, team=team or "", due=due or "", sort=sort
     )

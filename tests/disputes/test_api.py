@@ -101,6 +101,9 @@ def test_list_filters_and_pages(open_invoice, api, personas):
     assert client.get(BASE, {"assignee": "unassigned"}).json()["count"] == 1
     email = personas.operator.user.email
     assert client.get(BASE, {"assignee": email}).json()["results"][0]["amount"] == "20.00"
+    nobody = client.get(BASE, {"assignee": "nobody@x.example"})
+    assert nobody.status_code == 422
+    assert nobody.json()["detail"][0]["loc"] == ["query", "assignee"]
     assert client.get(BASE, {"reason": "quantity"}).json()["count"] == 1
     assert client.get(BASE, {"status": "resolved"}).json()["count"] == 0
     assert client.get(BASE, {"due": "breached"}).json()["count"] == 0
