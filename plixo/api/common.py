@@ -94,6 +94,26 @@ def referenced(fetch: Callable[[], T], *, loc: tuple, what: str) -> T:
         raise ReferenceNotFound(loc, f"No {what} with that id.") from exc
 
 
+def invoice_and_contact(membership, payload):
+    """The invoice a body names (`invoice`) and its optional `contact`, each a 422 on its own
+    field when it is not one the caller can see."""
+    from plixo.ledger import selectors as ledger_selectors
+
+    invoice = referenced(
+        lambda: ledger_selectors.invoice_for(membership=membership, public_id=payload.invoice),
+        loc=("body", "payload", "invoice"),
+        what="invoice",
+    )
+    contact = None
+    if payload.contact is not None:
+        contact = referenced(
+            lambda: ledger_selectors.contact_for(membership=membership, public_id=payload.contact),
+            loc=("body", "payload", "contact"),
+            what="contact",
+        )
+    return invoice, contact
+
+
 def responses(success: dict, *errors: int) -> dict:
     """The success response plus the error responses every route can give (401, 403) and
     those named."""

@@ -10,7 +10,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from plixo.api.auth import api_requires
-from plixo.api.common import paginate_keyset, referenced, responses
+from plixo.api.common import invoice_and_contact, paginate_keyset, referenced, responses
 from plixo.api.schemas import CursorPage, Day, Line, MoneyIn, MoneyOut, PageParams, Text
 from plixo.commitments import selectors, services
 from plixo.commitments.models import CommitmentSource, PaymentPlan, Promise
@@ -131,19 +131,7 @@ def promise_get(request, promise_id: UUID):
 def promise_add(request, payload: PromiseCreate):
     """Record a payer's promise to pay. It supersedes the invoice's open promise, pauses the
     cadence until the day after its date, and schedules reminders before and on the date."""
-    membership = request.membership
-    invoice = referenced(
-        lambda: ledger_selectors.invoice_for(membership=membership, public_id=payload.invoice),
-        loc=("body", "payload", "invoice"),
-        what="invoice",
-    )
-    contact = None
-    if payload.contact is not None:
-        contact = referenced(
-            lambda: ledger_selectors.contact_for(membership=membership, public_id=payload.contact),
-            loc=("body", "payload", "contact"),
-            what="contact",
-        )
+    invoice, contact = invoice_and_contact(request.membership, payload)
     promise = services.promise_create(
         invoice=invoice,
         amount=payload.amount,

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from plixo.commitments.flows import plan_form_step, plan_review_initial
 from plixo.commitments.forms import InstallmentPaymentForm, PlanForm, PromiseForm, ReasonForm
 from plixo.commitments.models import PaymentPlan, PlanInstallment
 from plixo.commitments.selectors import (
@@ -27,10 +28,8 @@ from plixo.commitments.services import (
     plan_complete,
     plan_counter,
     plan_coverage_warning,
-    plan_create,
     plan_decline,
     plan_installment_pay,
-    plan_installments_even,
     plan_resend,
     promise_create,
     promise_mark_kept,
@@ -180,39 +179,6 @@ def promise_reminder(request, promise_id):
 # --- creating plans ----------------------------------------------------------------------------
 
 
-def _review_rows(form: PlanForm, promise) -> dict:
-    """The schedule to review, as initial values for the rows: an even split of the terms, or,
-    prefilled from a promise, the promise as the first installment and the rest split evenly
-    after it."""
-    data = form.cleaned_data
-    currency = form.invoice.currency
-    total, count = data["total"], data["count"]
-    if promise is not None and promise.amount < total:
-        rest = total - promise.amount
-        first = (data["first_on"], promise.amount)
-        later_first = data["first_on"] + dt.timedelta(days=data["every_days"])
-        if count - 1 >= 2:
-            later = plan_installments_even(
-                total=rest,
-                currency=currency,
-                count=count - 1,
-                first_on=later_first,
-                every_days=data["every_days"],
-            )
-        else:
-            later = [(later_first, rest)]
-        schedule = [first, *later]
-    else:
-        schedule = form.even_schedule()
-    initial = {key: data[key] for key in ("total", "count", "first_on", "every_days", "reason")}
-    initial["contact"] = data["contact"].pk if data["contact"] else None
-    initial["from_promise"] = data["from_promise"]
-    for number, (due_on, amount) in enumerate(schedule, start=1):
-        initial[f"due_{number}"] = due_on
-        initial[f"amount_{number}"] = quantize(amount, currency)
-    return initial
-
-
 @requires(Cap.PLANS_MANAGE)
 @require_POST
 def plan_add(request, invoice_id):
@@ -220,59 +186,17 @@ def plan_add(request, invoice_id):
     "Create plan" checks and creates them."""
     invoice = invoice_for(membership=request.membership, public_id=invoice_id)
     invoice.organization = request.organization
-    today = org_today(request.organization)
-    creating = request.POST.get("step") == "create"
-    form = PlanForm(request.POST, invoice=invoice, today=today, with_rows=creating)
-    form.opened = True
-    if not form.is_valid():
-        return _invoice_page(request, invoice, {"plan": form})
-    data = form.cleaned_data
-    promise = None
-    if data["from_promise"]:
-        promise = (
-            promises_visible(membership=request.membership)
-            .filter(public_id=data["from_promise"], invoice=invoice)
-            .first()
-        )
-    if not creating:
-        try:
-            initial = _review_rows(form, promise)
-        except (forms.ValidationError, LedgerError) as exc:
-            form.add_error(None, str(exc) if isinstance(exc, LedgerError) else exc)
-            return _invoice_page(request, invoice, {"plan": form})
-        review = PlanForm(
-            invoice=invoice, today=today, promise=promise, with_rows=True, initial=initial
-        )
-        review.opened = True
-        review.reviewing = True
-        review.coverage = plan_coverage_warning(total=data["total"], invoice=invoice)
-        return _invoice_page(request, invoice, {"plan": review}, status=200)
-    form.reviewing = True
-    form.coverage = plan_coverage_warning(total=data["total"], invoice=invoice)
-    try:
-        schedule = form.schedule()
-    except forms.ValidationError as exc:
-        form.add_error(None, exc)
-        return _invoice_page(request, invoice, {"plan": form})
-    if form.errors:
-        return _invoice_page(request, invoice, {"plan": form})
-    if form.coverage and not data["accept_partial"]:
-        form.add_error("accept_partial", form.coverage + " Tick the box to create it anyway.")
-        return _invoice_page(request, invoice, {"plan": form})
-    try:
-        plan = plan_create(
-            invoice=invoice,
-            installments=schedule,
-            reason=data["reason"],
-            contact=data["contact"],
-            from_promise=promise,
-            actor=request.user,
-        )
-    except LedgerError as exc:
-        form.add_error(None, str(exc))
-        return _invoice_page(request, invoice, {"plan": form})
-    messages.success(request, _plan_created_text(plan))
-    return redirect("commitments:plan-detail", plan_id=plan.public_id)
+    step = plan_form_step(
+        membership=request.membership,
+        invoice=invoice,
+        data=request.POST,
+        today=org_today(request.organization),
+        actor=request.user,
+    )
+    if step.plan is None:
+        return _invoice_page(request, invoice, {"plan": step.form}, 400 if step.refused else 200)
+    messages.success(request, _plan_created_text(step.plan))
+    return redirect("commitments:plan-detail", plan_id=step.plan.public_id)
 
 
 def _plan_created_text(plan: PaymentPlan) -> str:
@@ -426,7 +350,7 @@ def plan_counter_view(request, plan_id):
             invoice=plan.invoice,
             today=today,
             with_rows=True,
-            initial=_review_rows(form, None),
+            initial=plan_review_initial(form, None),
         )
         review.reviewing = True
         review.coverage = plan_coverage_warning(

@@ -13,7 +13,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from plixo.api.auth import api_requires
-from plixo.api.common import paginate_keyset, referenced, responses
+from plixo.api.common import invoice_and_contact, paginate_keyset, referenced, responses
 from plixo.api.errors import ReferenceNotFound
 from plixo.api.schemas import CursorPage, Line, MoneyIn, MoneyOut, PageParams, Text
 from plixo.core.models import Membership, User
@@ -309,19 +309,7 @@ def _evidence(items: list[EvidenceIn]) -> list[ContentFile]:
 def dispute_create(request, payload: DisputeCreate):
     """Log a dispute on an open invoice (the invoice becomes disputed and leaves its cadence);
     it gets its SLA deadline and is routed by the organization's rules."""
-    membership = request.membership
-    invoice = referenced(
-        lambda: ledger_selectors.invoice_for(membership=membership, public_id=payload.invoice),
-        loc=("body", "payload", "invoice"),
-        what="invoice",
-    )
-    contact = None
-    if payload.contact is not None:
-        contact = referenced(
-            lambda: ledger_selectors.contact_for(membership=membership, public_id=payload.contact),
-            loc=("body", "payload", "contact"),
-            what="contact",
-        )
+    invoice, contact = invoice_and_contact(request.membership, payload)
     dispute = services.dispute_file(
         invoice=invoice,
         reason_code=payload.reason_code,

@@ -247,18 +247,6 @@ class RemainderDisputeForm(forms.Form):
             )
 
 
-class InvoiceNoteForm(forms.Form):
-    """A note on the invoice's timeline, optionally about one of its payments (e.g. a refund
-    issued in Stripe, referenced by the Stripe payment id)."""
-
-    text = forms.CharField(label="Note", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-    payment_reference = forms.ChoiceField(label="About payment", required=False, choices=())
-
-    def __init__(self, *args, references: list[str], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["payment_reference"].choices = [("", "—")] + [(r, r) for r in references]
-
-
 class CustomerTeamForm(forms.Form):
     """Who follows a customer: its owner (Sales or a CSM, who then see it) and its collector
     (the A/R operator or manager whose queue holds its invoices)."""

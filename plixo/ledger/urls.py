@@ -23,7 +23,6 @@ urlpatterns = [
         views.invoice_dispute_remainder,
         name="invoice-dispute-remainder",
     ),
-    path("invoices/<uuid:invoice_id>/notes/", views.invoice_note, name="invoice-note"),
     path(
         "invoices/<uuid:invoice_id>/write-off/",
         views.invoice_write_off_view,

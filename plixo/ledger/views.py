@@ -29,7 +29,6 @@ from plixo.ledger.forms import (
     CustomerFilterForm,
     CustomerTeamForm,
     InvoiceFilterForm,
-    InvoiceNoteForm,
     PaymentFilterForm,
     RecordPaymentForm,
     RemainderDisputeForm,
@@ -72,7 +71,6 @@ from plixo.ledger.selectors import (
 from plixo.ledger.services import (
     AllocationRequest,
     customer_update,
-    invoice_note_add,
     invoice_void,
     payment_record,
 )
@@ -272,9 +270,6 @@ def _invoice_page(request, invoice: Invoice, *, bound=None, status=200):
         actions["remainder_dispute"] = bound.get("remainder_dispute") or RemainderDisputeForm(
             invoice=invoice
         )
-    references = list(dict.fromkeys(a.payment.reference for a in allocations))
-    if can(Cap.LEDGER_EDIT):
-        actions["note"] = bound.get("note") or InvoiceNoteForm(references=references)
     actions.update(invoice_commitment_actions(request=request, invoice=invoice, today=today))
     # A refused action stays on the page with its error, even when the invoice's state no
     # longer offers it (another user may have changed the invoice meanwhile).
@@ -415,25 +410,6 @@ def invoice_dispute_remainder(request, invoice_id):
             )
             return _redirect_to(invoice)
     return _invoice_page(request, invoice, bound={"remainder_dispute": form}, status=400)
-
-
-@requires(Cap.LEDGER_EDIT)
-@require_POST
-def invoice_note(request, invoice_id):
-    invoice = invoice_for(membership=request.membership, public_id=invoice_id)
-    references = list(
-        dict.fromkeys(a.payment.reference for a in invoice_allocations(invoice=invoice))
-    )
-    form = InvoiceNoteForm(request.POST, references=references)
-    if form.is_valid():
-        try:
-            invoice_note_add(invoice=invoice, actor=request.user, **form.cleaned_data)
-        except LedgerError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, "Note added to the timeline.")
-            return _redirect_to(invoice)
-    return _invoice_page(request, invoice, bound={"note": form}, status=400)
 
 
 @requires(Cap.INVOICES_VOID)

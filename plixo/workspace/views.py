@@ -9,9 +9,10 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
+from plixo.commitments.flows import plan_form_step
 from plixo.commitments.forms import PlanForm, PromiseForm
 from plixo.commitments.selectors import invoice_commitments
-from plixo.commitments.services import plan_create, plan_installments_even, promise_create
+from plixo.commitments.services import promise_create
 from plixo.comms.models import Message
 from plixo.comms.services import contact_suppress, message_send_now
 from plixo.core.access import requires
@@ -67,7 +68,6 @@ def _rows_prepare(items, organization) -> None:
     from babel import Locale, UnknownLocaleError
     from babel.numbers import format_currency
 
-    from plixo.core.money import quantize
     from plixo.core.templatetags.plixo import DEFAULT_LOCALE
 
     pattern = reverse("workspace:inspect", kwargs={"invoice_id": _ANY_ID})
@@ -259,59 +259,26 @@ def promise_add(request, invoice_id):
 @requires(Cap.PLANS_MANAGE)
 @require_POST
 def plan_add(request, invoice_id):
-    """Terms first ("Review schedule" shows the even split, each row editable), then create."""
+    """Terms first ("Review schedule" shows the even split, each row editable), then create:
+    the same two steps as on the invoice page."""
     invoice = _invoice(request, invoice_id)
-    today = org_today(request.organization)
-    creating = request.POST.get("step") == "create"
-    form = PlanForm(request.POST, invoice=invoice, today=today, with_rows=creating)
-    form.opened = True
-    if not form.is_valid():
-        return _inspector(request, invoice, forms={"plan": form}, status=400)
-    data = form.cleaned_data
-    if not creating:
-        try:
-            schedule = plan_installments_even(
-                total=data["total"],
-                currency=invoice.currency,
-                count=data["count"],
-                first_on=data["first_on"],
-                every_days=data["every_days"],
-            )
-        except LedgerError as exc:
-            form.add_error(None, str(exc))
-            return _inspector(request, invoice, forms={"plan": form}, status=400)
-        initial = {k: data[k] for k in ("total", "count", "first_on", "every_days", "reason")}
-        initial["contact"] = data["contact"].pk if data["contact"] else None
-        for number, (due_on, amount) in enumerate(schedule, start=1):
-            initial[f"due_{number}"] = due_on
-            initial[f"amount_{number}"] = quantize(amount, invoice.currency)
-        review = PlanForm(invoice=invoice, today=today, with_rows=True, initial=initial)
-        review.opened = review.reviewing = True
-        return _inspector(request, invoice, forms={"plan": review})
-    form.reviewing = True
-    try:
-        schedule = form.schedule()
-    except Exception as exc:  # a ValidationError naming the rows that do not add up
-        form.add_error(None, exc)
-        return _inspector(request, invoice, forms={"plan": form}, status=400)
-    if form.errors:
-        return _inspector(request, invoice, forms={"plan": form}, status=400)
-    try:
-        plan = plan_create(
-            invoice=invoice,
-            installments=schedule,
-            reason=data["reason"],
-            contact=data["contact"],
-            actor=request.user,
+    step = plan_form_step(
+        membership=request.membership,
+        invoice=invoice,
+        data=request.POST,
+        today=org_today(request.organization),
+        actor=request.user,
+    )
+    if step.plan is None:
+        return _inspector(
+            request, invoice, forms={"plan": step.form}, status=400 if step.refused else 200
         )
-    except LedgerError as exc:
-        form.add_error(None, str(exc))
-        return _inspector(request, invoice, forms={"plan": form}, status=400)
+    plan = step.plan
     return _done(
         request,
         invoice,
         f"Payment plan created ({plan.get_status_display().lower()}): "
-        f"{money_text(plan.total, plan.currency)} in {len(schedule)} installments.",
+        f"{money_text(plan.total, plan.currency)} in {plan.installments.count()} installments.",
     )
 
 

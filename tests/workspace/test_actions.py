@@ -98,6 +98,45 @@ def test_inspector_actions_refuse_bad_input_and_write_nothing(org, personas, acc
     assert not invoice.promises.exists()
 
 
+def test_a_plan_from_the_inspector_says_when_it_does_not_cover_the_balance(
+    org, personas, account, today
+):
+    """The inspector's plan form is the invoice page's: review, then create; a plan short of
+    the balance says so and needs the box ticked."""
+    from plixo.commitments.models import PaymentPlan
+
+    invoice = make_invoice(account, amount="1000.00")
+    client = personas.client_for(Role.AR_OPERATOR)
+    url = reverse("workspace:plan", kwargs={"invoice_id": invoice.public_id})
+    terms = {
+        "plan-total": "600.00",
+        "plan-count": "2",
+        "plan-first_on": str(today + dt.timedelta(days=2)),
+        "plan-every_days": "30",
+        "plan-reason": "Cash flow",
+    }
+    review = client.post(url, {**terms, "step": "review"}, HTTP_HX_REQUEST="true")
+    assert review.status_code == 200
+    assert "stays outside it and in the cadence" in review.content.decode()
+    rows = {
+        "plan-due_1": str(today + dt.timedelta(days=2)),
+        "plan-amount_1": "300.00",
+        "plan-due_2": str(today + dt.timedelta(days=32)),
+        "plan-amount_2": "300.00",
+    }
+    refused = client.post(url, {**terms, **rows, "step": "create"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400
+    assert "Tick the box to create it anyway" in refused.content.decode()
+    assert not PaymentPlan.objects.filter(invoice=invoice).exists()
+    created = client.post(
+        url,
+        {**terms, **rows, "plan-accept_partial": "on", "step": "create"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert created.status_code == 200
+    assert PaymentPlan.objects.get(invoice=invoice).installments.count() == 2
+
+
 def test_send_draft_from_the_inspector_clears_the_item(org, personas, operator, account):
     invoice = make_invoice(account)
     draft = make_draft(invoice)
@@ -128,6 +167,12 @@ def test_write_to_the_payer_queues_an_email_on_the_timeline(org, personas, accou
     message = Message.objects.get(invoice=invoice)
     assert message.status == "queued" and message.purpose.startswith("notice:oneoff-pdf:")
     assert TimelineEvent.objects.filter(invoice=invoice, kind="email_queued").exists()
+    # The invoice's timeline says a person wrote it, with the subject as the payer reads it.
+    page = client.get(reverse("ledger:invoice-detail", kwargs={"invoice_id": invoice.public_id}))
+    text = page.content.decode()
+    assert "Email to the payer queued" in text
+    assert f"Written by hand: Invoice {invoice.number}." in text
+    assert "{invoice_number}" not in text
     # An unknown merge field is refused, nothing queued.
     response = client.post(url, {"write-subject": "Hi", "write-body": "{amout_due} {pay_link}"})
     assert response.status_code == 400

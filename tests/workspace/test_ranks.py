@@ -150,3 +150,24 @@ def test_the_ledger_hook_is_one_statement(org, account, django_assert_num_querie
     with django_assert_num_queries(1):
         queue_entry_write(invoice=invoice)
     assert not QueueEntry.objects.filter(invoice=invoice).exists()
+
+
+def test_sqlite_without_math_functions_gets_log10_from_python(monkeypatch):
+    """The rank SQL needs LOG10; a SQLite built without its math functions gets Python's."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from plixo.workspace import apps
+
+    class WithoutMath(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql == "SELECT LOG10(10)":
+                raise sqlite3.OperationalError("no such function: LOG10")
+            return super().execute(sql, *args)
+
+    raw = sqlite3.connect(":memory:", factory=WithoutMath)
+    monkeypatch.setattr(apps, "_log10", lambda value: -1.0)
+    apps._sqlite_math(None, SimpleNamespace(vendor="sqlite", connection=raw))
+    assert raw.execute("SELECT LOG10(1000)").fetchone() == (-1.0,)
+    monkeypatch.undo()
+    assert apps._log10(1000) == 3.0 and apps._log10(0) is None

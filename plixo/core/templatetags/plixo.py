@@ -291,7 +291,15 @@ def _describe_comms_event(kind: str, data: dict, entry: TimelineEntry, event, in
     subject = _subject_text(str(data.get("subject") or ""), invoice, getattr(event, "at", None))
     reason = str(data.get("reason") or "")
     recipient = str(data.get("to") or data.get("recipient") or data.get("contact") or "")
-    if kind in ("email_drafted", "email_queued"):
+    if kind == "email_queued" and data.get("step") == "one-off":
+        entry.title = "Email to the payer queued"
+        entry.summary = f"Written by hand: {subject}." if subject else "Written by hand."
+        entry.summary += " It goes out at the payer's next send window."
+        if recipient:
+            entry.details.append(("To", recipient))
+        if data.get("invoice_pdf"):
+            entry.details.append(("Attached", "The invoice PDF as it is at sending"))
+    elif kind in ("email_drafted", "email_queued"):
         entry.summary = f"Reminder drafted: {subject}." if subject else "Reminder drafted."
         if kind == "email_queued":
             entry.summary += " It goes out at the payer's next send window, without approval."

@@ -32,7 +32,7 @@ from plixo.ledger.services.payments import (
     refund_record,
 )
 from plixo.ledger.services.reversals import payment_reverse
-from plixo.ledger.services.timeline import invoice_note_add, timeline_record
+from plixo.ledger.services.timeline import timeline_record
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -50,7 +50,6 @@ __all__ = [
     "invoice_create",
     "invoice_dispute_close",
     "invoice_dispute_open",
-    "invoice_note_add",
     "invoice_update",
     "invoice_void",
     "invoice_write_off",

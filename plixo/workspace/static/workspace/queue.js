@@ -119,7 +119,7 @@
     var l = list();
     if (!l) return;
     l.querySelectorAll("[data-queue-row]").forEach(function (r) {
-      r.classList.toggle("is-hidden", term !== "" && r.getAttribute("data-search").indexOf(term) < 0);
+      r.classList.toggle("is-hidden", term !== "" && r.getAttribute("data-haystack").indexOf(term) < 0);
     });
   });
 
