@@ -12,7 +12,10 @@ rank) of the server time (the test client in process: routing, middleware, view,
 template) and the statements per fetch are reported, beside the bare indexed query the page
 cannot do without: the operator's first 50 queue entries by rank.
 
-    DATABASE_URL=postgres://… python -m bench.queue run [--invoices N]
+    DATABASE_URL=postgres://… python -m bench.queue run [--invoices N] [--org SLUG]
+
+`--org` measures an organization already seeded under another slug (`plixo seed --org big
+--invoices 1000000`) instead of seeding `bench-queue`.
 """
 
 import argparse
@@ -255,12 +258,16 @@ def main(*, full: bool = False, postgres: str = "", invoices: int | None = None)
 
 
 def _cli(argv: list[str] | None = None) -> int:
+    global ORG
     parser = argparse.ArgumentParser(prog="python -m bench.queue")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="prepare (seed when needed) and measure")
     run.add_argument("--invoices", type=int, default=100_000)
-    sub.add_parser("measure", help="measure only, on an already prepared database")
+    measure_only = sub.add_parser("measure", help="measure only, on an already prepared database")
+    for command in (run, measure_only):
+        command.add_argument("--org", default=ORG, help=f"the organization's slug (default {ORG})")
     args = parser.parse_args(argv)
+    ORG = args.org
     if args.command == "run":
         main(invoices=args.invoices)
     else:

@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
 
 from plixo.commitments.models import PaymentPlan, PlanInstallment, Promise
 from plixo.core.models import Membership
@@ -28,6 +28,27 @@ AWAITING_DECISION = (PaymentPlan.Status.PROPOSED, PaymentPlan.Status.PENDING_APP
 # "High exposure" on the radar.
 HIGH_EXPOSURE = Decimal("10000")
 RADAR_ROWS = 50
+# What a radar row shows of its invoice and customer (a row loads nothing else of them).
+_RADAR_RELATED = ("invoice__public_id", "invoice__number", "invoice__customer__name")
+RADAR_PROMISE_FIELDS = (
+    "public_id",
+    "organization",
+    "amount",
+    "currency",
+    "promised_on",
+    "status",
+    *_RADAR_RELATED,
+)
+RADAR_PLAN_FIELDS = (
+    "public_id",
+    "organization",
+    "total",
+    "currency",
+    "status",
+    "created_at",
+    "source",
+    *_RADAR_RELATED,
+)
 ADHERENCE_DAYS = 90
 
 
@@ -286,6 +307,39 @@ def _high(amount: Decimal, currency: str, converter) -> bool:
     return converted is not None and converted >= HIGH_EXPOSURE
 
 
+def _plan_figures(plans: list[PaymentPlan]) -> None:
+    """Each plan's installment figures, summed in SQL for these plans only (one statement, not
+    their installments loaded row by row): what is still owed, missed installments, the next
+    unpaid date, and the schedule's count and first and last dates."""
+    unpaid = ~Q(status=PlanInstallment.Status.PAID)
+    figures = (
+        {
+            row["plan_id"]: row
+            for row in PlanInstallment.objects.filter(plan__in=[plan.pk for plan in plans])
+            .order_by()
+            .values("plan_id")
+            .annotate(
+                owed=Sum(F("amount") - F("paid_amount"), filter=unpaid),
+                missed_count=Count("pk", filter=Q(status=PlanInstallment.Status.MISSED)),
+                next_due=Min("due_on", filter=unpaid),
+                installment_count=Count("pk"),
+                first_due=Min("due_on"),
+                last_due=Max("due_on"),
+            )
+        }
+        if plans
+        else {}
+    )
+    for plan in plans:
+        row = figures.get(plan.pk, {})
+        plan.owed = row.get("owed") or Decimal("0")
+        plan.missed_count = row.get("missed_count", 0)
+        plan.next_due = row.get("next_due")
+        plan.installment_count = row.get("installment_count", 0)
+        plan.first_due = row.get("first_due")
+        plan.last_due = row.get("last_due")
+
+
 def commitment_radar(*, membership: Membership, rows: int = RADAR_ROWS) -> Radar:
     """Promises due today or overdue, and plans defaulted or approaching default, most urgent
     first, with the badges that say why; open proposals awaiting a decision; exposure totals by
@@ -308,6 +362,7 @@ def commitment_radar(*, membership: Membership, rows: int = RADAR_ROWS) -> Radar
         )
         .annotate(has_link=has_link)
         .select_related("invoice__customer")
+        .only(*RADAR_PROMISE_FIELDS)
         .order_by("promised_on", "pk")[: rows + 1]
     )
     items = []
@@ -342,24 +397,24 @@ def commitment_radar(*, membership: Membership, rows: int = RADAR_ROWS) -> Radar
         plans.filter(status__in=ACCEPTED)
         .filter(Q(status=PaymentPlan.Status.DEFAULTED) | Q(pk__in=troubled))
         .select_related("invoice__customer")
-        .prefetch_related("installments")
+        .only(*RADAR_PLAN_FIELDS)
         .order_by("pk")[: rows + 1]
     )
+    _plan_figures(risky_plans)
     for plan in risky_plans:
-        installments = sorted(plan.installments.all(), key=lambda i: i.sequence)
-        unpaid = [i for i in installments if i.status != PlanInstallment.Status.PAID]
-        missed = [i for i in unpaid if i.status == PlanInstallment.Status.MISSED]
-        owed = sum((i.amount - i.paid_amount for i in unpaid), Decimal("0"))
+        owed = plan.owed
         badges = []
         if plan.status == PaymentPlan.Status.DEFAULTED:
             badges.append(("Defaulted", "error"))
-        elif missed:
+        elif plan.missed_count:
             badges.append(("Missed installment", "error"))
         else:
             badges.append(("Installment due soon", "warning"))
         if _high(owed, plan.currency, converter):
             badges.append(("High exposure", "error"))
-        urgency = 0 if plan.status == PaymentPlan.Status.DEFAULTED else (1 if missed else 2)
+        urgency = (
+            0 if plan.status == PaymentPlan.Status.DEFAULTED else (1 if plan.missed_count else 2)
+        )
         items.append(
             RadarItem(
                 "plan",
@@ -367,7 +422,7 @@ def commitment_radar(*, membership: Membership, rows: int = RADAR_ROWS) -> Radar
                 plan.invoice,
                 owed,
                 plan.currency,
-                unpaid[0].due_on if unpaid else None,
+                plan.next_due,
                 badges,
                 urgency,
             )
@@ -377,9 +432,10 @@ def commitment_radar(*, membership: Membership, rows: int = RADAR_ROWS) -> Radar
     proposals = list(
         plans.filter(status__in=AWAITING_DECISION)
         .select_related("invoice__customer")
-        .prefetch_related("installments")
+        .only(*RADAR_PLAN_FIELDS)
         .order_by("created_at", "pk")[:rows]
     )
+    _plan_figures(proposals)
     promise_exposure = _by_currency(
         promises.filter(status=Promise.Status.OPEN)
         .values("currency")

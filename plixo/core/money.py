@@ -110,9 +110,18 @@ def from_minor_units(units: int, currency: str) -> Decimal:
     return quantize(Decimal(units).scaleb(-currency_digits(currency)), currency)
 
 
-def format_money(amount, currency: str, locale: str = "en_US") -> str:
+@lru_cache(maxsize=128)
+def _parsed_locale(name: str) -> Locale:
+    """Babel's locale for a name ("de_DE", "en-US"), parsed once: parsing loads and merges
+    the locale's data, which is most of the cost of formatting an amount."""
+    return Locale.parse(name.replace("-", "_"))
+
+
+def format_money(amount, currency: str, locale: str | Locale = "en_US") -> str:
     if amount is None:
         return ""
+    if isinstance(locale, str):
+        locale = _parsed_locale(locale)
     return format_currency(quantize(amount, currency), currency, locale=locale)
 
 

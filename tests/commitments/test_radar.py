@@ -53,6 +53,7 @@ def test_the_radar_ranks_what_is_urgent_and_says_why(overdue, personas, customer
     ]
     assert radar.items[0].record == missed and radar.items[1].record == today
     assert radar.items[2].record == plan and radar.items[2].amount == D("1250.00")
+    assert radar.items[2].day == TODAY + dt.timedelta(days=2)  # the next unpaid installment
     # Exposure: the open promises (the missed one is no longer open once the job marks it, but
     # until then it is still owed on the payer's word), by currency.
     assert radar.promise_exposure == {"USD": D("1950.00")}
@@ -138,4 +139,13 @@ def test_defaulted_plans_are_in_the_first_tier_and_proposals_are_listed(
     # defaulted plan's next installment.
     assert [item.kind for item in radar.items] == ["promise", "plan"]
     assert radar.items[1].badges[0] == ("Defaulted", "error")
+    # What a defaulted plan still owes: both installments (the first missed, nothing paid).
+    assert radar.items[1].amount == D("1250.00")
+    assert radar.items[1].day == TODAY + dt.timedelta(days=20)
     assert [p.invoice.number for p in radar.proposals] == ["INV-Q"]
+    proposal = radar.proposals[0]
+    assert (proposal.installment_count, proposal.first_due, proposal.last_due) == (
+        2,
+        TODAY + dt.timedelta(days=3),
+        TODAY + dt.timedelta(days=33),
+    )
