@@ -112,7 +112,13 @@ def queue(request):
         "member": member,
         "own": member.pk == viewer.pk,
         "team": list(selectors.team_members(viewer=viewer)) if team else [],
-        "received": selectors.escalations_received(membership=viewer) if team else [],
+        # On one's own queue the escalations received are items of it already (Today); over
+        # a team member's queue the manager keeps them in sight.
+        "received": (
+            selectors.escalations_received(membership=viewer)
+            if team and member.pk != viewer.pk
+            else []
+        ),
         "burn_down": days,
         "burn_down_today": next((d for d in days if d.day == page.today), None),
         "chart": selectors.burn_down_chart(days, today=page.today),

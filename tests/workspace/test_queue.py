@@ -214,3 +214,30 @@ def test_todays_focus_counts_the_drafts_the_page_has_no_room_for(
     with django_assert_max_num_queries(6):
         api_page = _queue(operator, limit=4, focus=False)
     assert api_page.focus_counts == {} and api_page.next_cursor
+
+
+def test_a_managers_own_queue_shows_escalations_once_in_bounded_queries(
+    org, personas, operator, manager, account, django_assert_max_num_queries
+):
+    """Escalations to the manager are items of her queue (Today); the separate card of them is
+    for when she opens a team member's queue. Her page reads what an operator's does plus the
+    team picker and the Stripe banner check."""
+    from plixo.workspace.services import escalation_raise
+
+    for n in range(30):
+        invoice = make_invoice(account, days_overdue=n)
+        if n % 3 == 0:
+            make_draft(invoice)
+    escalated = make_invoice(account, days_overdue=70)
+    escalation_raise(
+        invoice=escalated, from_member=operator, reason="No answer in 6 weeks", actor=None
+    )
+    queue_entries_refresh(organization=org)
+    client = personas.client_for(Role.AR_MANAGER)
+    client.get(reverse("workspace:queue"))
+    with django_assert_max_num_queries(14):
+        own = client.get(reverse("workspace:queue")).content.decode()
+    assert "Escalations to you" not in own
+    assert own.count(f"Escalated by {operator.user.display_name}") == 1
+    theirs = client.get(reverse("workspace:queue") + f"?member={operator.public_id}")
+    assert "Escalations to you" in theirs.content.decode()
