@@ -284,6 +284,17 @@ class Message(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The collector of the invoice's customer, copied onto drafts so that a collector's drafts
+    # awaiting approval are read off one index (My Queue) instead of every draft of the
+    # organization joined to its customer. Kept in step when a customer's collector changes.
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     approved_at = models.DateTimeField(null=True, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -317,6 +328,12 @@ class Message(models.Model):
                 fields=["organization", "status", "created_at", "id"], name="msg_org_status"
             ),
             models.Index(fields=["organization", "created_at", "id"], name="msg_org_created"),
+            # A collector's drafts awaiting approval, oldest first (My Queue).
+            models.Index(
+                fields=["organization", "collector", "created_at", "id"],
+                name="msg_draft_collector",
+                condition=Q(status="draft"),
+            ),
             # Held emails (queued with a reason to wait): counted and listed on every drafts
             # page. Few or none among many queued ones, so only they are indexed; without it
             # SQLite reads every message of the organization to find there are none.

@@ -455,10 +455,13 @@ def _source_mentions(member, viewer, offset, limit, today):
 
 
 def _drafts(member, viewer) -> QuerySet:
+    """The drafts awaiting approval on the member's accounts: off the drafts' own copy of the
+    collector (one index, `msg_draft_collector`), checked against the customer's collector now
+    (a copy not yet rewritten never shows a draft in the wrong queue)."""
     rows = _collector_filter(
         _own(Message.objects, viewer, "invoice__customer"), member, "invoice__customer"
     )
-    return rows.filter(status=Message.Status.DRAFT)
+    return rows.filter(status=Message.Status.DRAFT, collector_id=member.user_id)
 
 
 def _drafts_waiting(member, viewer, cap: int) -> int:

@@ -185,6 +185,9 @@ def queue_entries_refresh(
                 ),
                 [organization.pk, organization.pk, *OPEN_STATUSES],
             )
+        from plixo.comms.services import drafts_collector_sync_all
+
+        drafts_collector_sync_all(organization_id=organization.pk)
         return _ranks_write("i.organization_id = %s", [organization.pk], now=now)
     written = 0
     for start in range(0, len(invoice_ids), REFRESH_BATCH):
@@ -230,6 +233,11 @@ def queue_entries_catch_up(*, organization: Organization, now=None) -> int:
             "pk", flat=True
         )
     )
+    if customers:
+        from plixo.comms.services import drafts_collector_sync
+
+        # Changed outside the customer service (a bulk update): the drafts follow too.
+        drafts_collector_sync(customer_ids=customers)
     for start in range(0, len(customers), REFRESH_BATCH):
         batch = customers[start : start + REFRESH_BATCH]
         marks = ", ".join(["%s"] * len(batch))

@@ -58,5 +58,7 @@ def make_draft(invoice, **kwargs):
         subject="Invoice {invoice_number}",
         body="Hello {contact_name}, {amount_due} is open. {pay_link}",
         status=Message.Status.DRAFT,
+        # As the cadence writes a draft: with its customer's collector.
+        collector_id=invoice.customer.collector_id,
         **kwargs,
     )

@@ -241,3 +241,40 @@ def test_a_managers_own_queue_shows_escalations_once_in_bounded_queries(
     assert own.count(f"Escalated by {operator.user.display_name}") == 1
     theirs = client.get(reverse("workspace:queue") + f"?member={operator.public_id}")
     assert "Escalations to you" in theirs.content.decode()
+
+
+def test_drafts_follow_their_accounts_collector(org, personas, operator, manager, account):
+    """A draft carries its customer's collector (read off one index); when the account moves
+    to another collector, its drafts move to that queue at once."""
+    from plixo.comms.models import Message
+    from plixo.ledger.services import customer_update
+
+    invoice = make_invoice(account)
+    draft = make_draft(invoice)
+    assert draft.collector_id == operator.user_id
+    assert [i.kind for i in _queue(operator).items if i.kind == "draft"] == ["draft"]
+    customer_update(customer=account, collector=manager.user)
+    draft.refresh_from_db()
+    assert draft.collector_id == manager.user_id
+    assert not [i for i in _queue(operator).items if i.kind == "draft"]
+    assert [i.record for i in _queue(manager).items if i.kind == "draft"] == [draft]
+    # A collector changed behind the service's back is caught by the daily full refresh.
+    account.__class__.objects.filter(pk=account.pk).update(collector=operator.user)
+    queue_entries_refresh(organization=org)
+    draft.refresh_from_db()
+    assert draft.collector_id == operator.user_id
+
+
+def test_a_member_without_accounts_reads_no_drafts_of_others(org, personas, operator, account):
+    """The drafts source reads the member's own drafts off the partial index, whatever the
+    organization's other drafts (a member collecting nothing does not scan them)."""
+    from django.db import connection
+
+    from plixo.core.models import Membership
+
+    make_draft(make_invoice(account))
+    controller = Membership.objects.get(organization=org, role=Role.CONTROLLER)
+    drafts = selectors._drafts(controller, controller).order_by("created_at", "id")[:50]
+    if connection.vendor == "sqlite":
+        assert "msg_draft_collector" in drafts.explain()
+    assert selectors._drafts(controller, controller).count() == 0

@@ -13,6 +13,8 @@ from plixo.comms.services.enrollment import (
     TickResult,
     cadence_invoice_changed,
     cadence_tick,
+    drafts_collector_sync,
+    drafts_collector_sync_all,
     enrollment_ensure,
     messages_cancel,
 )
@@ -40,6 +42,8 @@ from plixo.comms.services.suppression import (
 )
 
 __all__ = [
+    "drafts_collector_sync_all",
+    "drafts_collector_sync",
     "SUPPRESSION_KINDS",
     "StepSpec",
     "TickResult",

@@ -319,6 +319,7 @@ def _message_for(
         status=Message.Status.DRAFT if approval else Message.Status.QUEUED,
         send_after=None if approval else now,
         intended_email=contact.email if contact else "",
+        collector_id=invoice.customer.collector_id if approval else None,
     )
 
 
@@ -533,6 +534,40 @@ CHANGE_REASONS = {
 # Changes after which the drafts already written still stand (a missed promise or installment
 # withdraws only the promise's reminders: the follow-up the tick may have drafted stays).
 KEEPS_DRAFTS = frozenset({"dispute_closed", "updated", "refunded", "promise_missed", "plan_missed"})
+
+
+def drafts_collector_sync(*, customer_ids) -> int:
+    """Copy the customers' current collector onto their invoices' drafts (after a collector
+    changes); returns how many drafts were rewritten."""
+    from plixo.ledger.models import Customer
+
+    total = 0
+    for customer_id, collector_id in Customer.objects.filter(pk__in=list(customer_ids)).values_list(
+        "pk", "collector_id"
+    ):
+        total += (
+            Message.objects.filter(invoice__customer_id=customer_id, status=Message.Status.DRAFT)
+            .exclude(collector_id=collector_id)
+            .update(collector_id=collector_id)
+            if collector_id is not None
+            else Message.objects.filter(
+                invoice__customer_id=customer_id,
+                status=Message.Status.DRAFT,
+                collector__isnull=False,
+            ).update(collector_id=None)
+        )
+    return total
+
+
+def drafts_collector_sync_all(*, organization_id: int) -> int:
+    """Rewrite the collector copied onto every draft of the organization from its customer
+    (the daily full refresh of My Queue)."""
+    from django.db.models import OuterRef, Subquery
+
+    collector = Invoice.objects.filter(pk=OuterRef("invoice_id")).values("customer__collector_id")
+    return Message.objects.filter(
+        organization_id=organization_id, status=Message.Status.DRAFT
+    ).update(collector_id=Subquery(collector[:1]))
 
 
 def messages_cancel(

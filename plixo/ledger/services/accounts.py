@@ -83,6 +83,11 @@ def customer_update(*, customer: Customer, **fields) -> Customer:
     ):
         raise LedgerError(f"A customer with external id {customer.external_id!r} already exists.")
     customer.save()
+    if "collector" in fields:
+        from plixo.comms.services import drafts_collector_sync
+
+        # Drafts awaiting approval follow the account to its new collector's queue.
+        drafts_collector_sync(customer_ids=[customer.pk])
     return customer
 
 
