@@ -14,6 +14,13 @@ def copy_collectors(apps, schema_editor):
     message.objects.filter(status="draft").update(collector_id=Subquery(collector[:1]))
 
 
+def analyze(apps, schema_editor):
+    """Fresh statistics for the new column: until autovacuum gets to it, PostgreSQL would
+    plan the drafts query without them (half a second instead of milliseconds)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ANALYZE comms_message")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -34,4 +41,5 @@ class Migration(migrations.Migration):
             model_name='message',
             index=models.Index(condition=models.Q(('status', 'draft')), fields=['organization', 'collector', 'created_at', 'id'], name='msg_draft_collector'),
         ),
+        migrations.RunPython(analyze, migrations.RunPython.noop),
     ]
