@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from plixo.core.access import member_required, public, requires
 from plixo.core.forms import LoginForm, MembershipChangeForm
 from plixo.core.middleware import SESSION_ORG_KEY
+from plixo.core.models import Role
 from plixo.core.permissions import Cap, role_can
 from plixo.core.selectors import audit_trail, members_of, one_or_404
 from plixo.core.services import membership_change
@@ -31,7 +32,12 @@ logout = public(auth_views.LogoutView.as_view())
 
 @member_required
 def home(request):
-    return redirect("ledger:invoice-list")
+    """Where sign-in lands. The Controller gets today's A/R dashboard, loaded into the page as
+    a panel (`reports:dashboard-panel`) so the page itself comes at once; everyone else goes
+    to their invoice list."""
+    if request.membership.role != Role.CONTROLLER:
+        return redirect("ledger:invoice-list")
+    return render(request, "core/home.html")
 
 
 def _return_path(request) -> str:

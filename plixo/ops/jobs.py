@@ -158,6 +158,16 @@ JOBS: dict[str, JobSpec] = {
             task_path="plixo.imports.tasks.imports_fail_stalled_task",
             result_format="{} stalled imports marked failed",
         ),
+        JobSpec(
+            name="reports.receivables_snapshots",
+            description=(
+                "Compute each organization's daily A/R snapshot for DSO, CEI and the dashboard "
+                "(the last 35 days, further back when older days changed; in full weekly)."
+            ),
+            every=timedelta(hours=1),
+            task_path="plixo.reports.tasks.receivables_snapshots_refresh_task",
+            result_format="{} daily A/R rows written",
+        ),
     )
 }
 

@@ -83,7 +83,9 @@ currencies left out for want of a rate (never converted at 1). Periods are at mo
 dates after today are refused (422)."""
 REPORT_DOCS = {
     "aging": "Open balances by days past due as of `as_of`; `group`, `currency`, `limit`.",
-    "dso": "DSO (average-balance method) over `period_days`, with a `months` trend.",
+    "dso": "DSO (average-balance method) over `period_days`, with a `months` trend. Past "
+    "days' A/R comes from the daily snapshot where it covers them: `snapshot` gives its "
+    "`computed_at` and the last day it covers (`through`); null when all is from the ledger.",
     "cei": "CEI over `period_days` ending `as_of`, with a `months` trend (same body as dso).",
     "collected": "Cash received per `interval` between `start` and `end`.",
     "adherence": "Promise and plan adherence for commitments due in `start`..`end`.",

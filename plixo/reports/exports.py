@@ -136,6 +136,16 @@ def report_csv_rows(name: str, report: dict, *, base_currency: str) -> list[list
     rows = list(ROWS[name](report, base_currency))
     if "conversion" in report:
         rows += list(_conversion_rows(report["conversion"]))
+    if snapshot := report.get("snapshot"):
+        rows += [
+            [],
+            [
+                "Past days' A/R from the daily snapshot computed at",
+                snapshot["computed_at"].isoformat(),
+                "covering days up to",
+                snapshot["through"],
+            ],
+        ]
     return [[_cell(v) for v in row] for row in rows]
 
 

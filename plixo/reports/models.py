@@ -1,4 +1,4 @@
-"""Daily exchange rates, the one thing reporting stores of its own.
+"""What reporting stores of its own: daily exchange rates, and the daily A/R snapshot.
 
 A rate says what one unit of `currency` was worth in `base_currency` on `on`: 1 EUR = 1.0825
 USD is (on, "EUR", "USD", 1.0825). Reports convert an amount dated D with the latest rate on or
@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from plixo.core.models import Organization
 from plixo.core.money import validate_currency_code
+from plixo.ledger.models import money_field
 
 RATE_MAX_DIGITS = 24
 RATE_DECIMAL_PLACES = 10
@@ -61,3 +62,47 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.currency} = {self.rate} {self.base_currency} on {self.on}"
+
+
+class ReceivablesSnapshot(models.Model):
+    """The state of an organization's daily A/R snapshot (`ReceivablesDay` rows): which days it
+    covers and when it was last rebuilt in full and last refreshed. One per organization."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="receivables_snapshot"
+    )
+    first_day = models.DateField(help_text="The first day an invoice was issued; zero before.")
+    last_day = models.DateField(help_text="The last day the rows cover.")
+    rebuilt_at = models.DateTimeField(help_text="When every day was last computed.")
+    refreshed_at = models.DateTimeField(help_text="When the last refresh ran.")
+    refreshed_from = models.DateField(help_text="The first day the last refresh rewrote.")
+
+    def __str__(self) -> str:
+        return f"A/R snapshot of {self.organization_id}: {self.first_day} to {self.last_day}"
+
+
+class ReceivablesDay(models.Model):
+    """A/R at the end of one day in one invoice currency, as computed at `computed_at`: the open
+    balance, its current part (invoices not yet past due: due date on or after the day) and the
+    credit sales of the day (invoices issued that day, void ones left out). A day and currency
+    with nothing in any column has no row."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    currency = models.CharField(max_length=3, validators=[validate_currency_code])
+    open_balance = money_field()
+    current_balance = money_field()
+    credit_sales = money_field()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day", "currency"]
+        constraints = [
+            # Also the index of every read: the days of one organization.
+            models.UniqueConstraint(
+                fields=["organization", "day", "currency"], name="receivables_day_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"A/R {self.open_balance} {self.currency} at the end of {self.day}"

@@ -73,7 +73,7 @@ def test_upload_apply_and_fix_the_rest(
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/invoices/"))
+    page.wait_for_url(lambda url: "/login/" not in url)
     page.goto(f"{live_server.url}/cash/")
     expect(page.get_by_role("heading", name="Cash App", level=1)).to_be_visible()
 

@@ -29,7 +29,7 @@ def test_login_page_renders_for_anonymous_users(client):
 
 def test_login_with_email_lands_on_the_invoice_list(personas):
     client = Client()
-    email = personas.controller.user.email
+    email = personas.operator.user.email
 
     response = _login(client, email.upper(), PASSWORD)
 
@@ -117,3 +117,14 @@ def test_login_page_redirects_someone_already_signed_in(personas):
 
     assert response.status_code == 302
     assert response.url == reverse("home")
+
+
+def test_the_controller_lands_on_todays_dashboard(personas):
+    client = Client()
+
+    response = _login(client, personas.controller.user.email, PASSWORD)
+
+    assert response.url == reverse("home")
+    home = client.get(reverse("home"))
+    assert home.status_code == 200
+    assert reverse("reports:dashboard-panel") in home.content.decode()

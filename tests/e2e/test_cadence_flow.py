@@ -80,7 +80,7 @@ def sign_in(page: Page, base_url: str, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/invoices/"))
+    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def shoot(page: Page, screenshots, name: str, viewport: str = "desktop") -> None:

@@ -87,7 +87,7 @@ def test_portal_dispute_reaches_the_queue_and_a_rejection_resumes_the_cadence(
     page.get_by_label("Email").fill("dana@tidewater.example")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/invoices/"))
+    page.wait_for_url(lambda url: "/login/" not in url)
     page.goto(f"{live_server.url}/disputes/")
     row = page.locator("tr.dispute-row").filter(has_text="INV-5120")
     expect(row).to_be_visible()

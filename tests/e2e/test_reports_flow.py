@@ -4,7 +4,6 @@ phone size (screenshots in `artifacts/screenshots/reports-*.png`). On a phone th
 never scrolls sideways (wide tables scroll inside their own box)."""
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import pytest
@@ -68,7 +67,17 @@ def test_controller_reads_the_reports(request, meridian, live_server, screenshot
     page.get_by_label("Email").fill(login_email(Role.CONTROLLER, SLUG))
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/invoices/"))
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+    # The Controller lands on Today: the dashboard panel loads into the page.
+    assert page.url.rstrip("/") == base
+    expect(
+        page.locator("#dashboard .dashboard-panel img.chart, #dashboard img").first
+    ).to_be_visible()
+    expect(page.locator("#dashboard [aria-busy='true']")).to_have_count(0)
+    shoot(page, screenshots, "today", viewport)
+    if viewport == "phone":
+        fits(page)
 
     page.goto(f"{base}/reports/aging/?group=customer")
     expect(page.locator("img.chart")).to_be_visible()

@@ -1,12 +1,14 @@
 """GET /api/v1/reports/{name} and /api/v1/exchange-rates."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from plixo.core.models import Role
-from plixo.reports.models import ExchangeRate
+from plixo.reports.models import ExchangeRate, ReceivablesSnapshot
 from plixo.reports.params import REPORT_NAMES
+from plixo.reports.services import receivables_snapshot_refresh
 from tests.api.conftest import client_for_membership
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +130,16 @@ def test_openapi_documents_each_report_and_the_rates(db):
 
     assert {f"/api/v1/reports/{name}" for name in REPORT_NAMES} <= set(paths)
     assert {"get", "post"} <= set(paths["/api/v1/exchange-rates"])
+
+
+@pytest.mark.parametrize("name", ["dso", "cei"])
+def test_dso_and_cei_json_say_when_the_snapshot_was_computed(ledger, api, name):
+    assert api().get(f"/api/v1/reports/{name}").json()["snapshot"] is None
+
+    receivables_snapshot_refresh(organization=ledger.org)
+    body = api().get(f"/api/v1/reports/{name}").json()
+
+    snapshot = ReceivablesSnapshot.objects.get(organization=ledger.org)
+    assert body["snapshot"]["through"] == (ledger.today - timedelta(days=1)).isoformat()
+    computed_at = datetime.fromisoformat(body["snapshot"]["computed_at"])
+    assert abs(computed_at - snapshot.refreshed_at) < timedelta(milliseconds=1)  # ISO, in ms

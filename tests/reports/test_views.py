@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from plixo.core.models import Role
 from plixo.reports.params import REPORT_NAMES
+from plixo.reports.services import receivables_snapshot_refresh
+from tests.reports.conftest import days
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +92,42 @@ def test_dashboard_panel_for_the_controller(ledger, personas):
     assert "$1,640.00" in body  # open A/R
     # GBP has no rate at all; EUR none on or before the start of the 90-day DSO period.
     assert "No exchange rate for EUR, GBP" in body
+
+
+def test_the_controller_lands_on_the_dashboard_which_loads_the_panel(ledger, personas):
+    response = personas.client_for(Role.CONTROLLER).get(reverse("home"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'hx-get="{reverse("reports:dashboard-panel")}"' in body
+    assert 'hx-trigger="load"' in body
+
+
+@pytest.mark.parametrize("role", [Role.AR_OPERATOR, Role.AR_MANAGER, Role.SALES])
+def test_other_roles_land_on_their_invoice_list(ledger, personas, role):
+    response = personas.client_for(role).get(reverse("home"))
+
+    assert response.status_code == 302
+    assert response.url == reverse("ledger:invoice-list")
+
+
+def test_dso_page_and_panel_say_when_the_snapshot_was_computed(ledger, personas):
+    client = personas.client_for(Role.CONTROLLER)
+    assert "daily snapshot" not in client.get(reverse("reports:dso")).content.decode()
+
+    receivables_snapshot_refresh(organization=ledger.org)
+
+    page = client.get(reverse("reports:dso")).content.decode()
+    assert "A/R of past days from the daily snapshot, as of" in page
+    panel = client.get(reverse("reports:dashboard-panel")).content.decode()
+    assert "past days’ A/R from the daily snapshot, as of" in panel
+    assert "$1,640.00" in panel  # open A/R, live
+
+
+def test_the_dso_export_says_when_the_snapshot_was_computed(ledger, personas):
+    receivables_snapshot_refresh(organization=ledger.org)
+    response = personas.client_for(Role.CONTROLLER).get(reverse("reports:dso-export"))
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[-1][0] == "Past days' A/R from the daily snapshot computed at"
+    assert rows[-1][3] == str(ledger.today - days(1))

@@ -13,20 +13,26 @@ from plixo.reports.selectors.dashboard import dashboard_figures
 from plixo.reports.selectors.performance import (
     INTERVALS,
     collected_report,
-    credit_sales_by_day,
     dso_cei_report,
 )
 from plixo.reports.selectors.rates import Converter, rates_latest
+from plixo.reports.selectors.snapshots import (
+    PastReceivables,
+    credit_sales_by_day,
+    daily_receivables,
+)
 
 __all__ = [
     "AGING_GROUPS",
     "INTERVALS",
     "Converter",
+    "PastReceivables",
     "adherence_report",
     "aging_report",
     "ar_by_currency",
     "collected_report",
     "credit_sales_by_day",
+    "daily_receivables",
     "dashboard_figures",
     "deliverability_report",
     "disputes_report",

@@ -103,14 +103,20 @@ def aging_report(
     group: str | None = None,
     currency: str | None = None,
     limit: int = 50,
+    balances: tuple[dict, dict | None] | None = None,
 ) -> dict:
     """The aging as of the end of `as_of`. `group` splits it by customer, segment, owner or
     currency; `currency` keeps one invoice currency only. With `group="customer"` the `limit`
-    customers owing most (in the base currency) are lines and the rest one "other" line."""
+    customers owing most (in the base currency) are lines and the rest one "other" line.
+    `balances` is what `open_balances(as_of=…, bucketed=True)` answered, when the caller
+    already has it (all currencies)."""
     organization = membership.organization
     converter = Converter(organization, as_of, as_of)
     where = {"currency": currency} if currency else None
-    sums, counts = open_balances(membership=membership, as_of=as_of, where=where, bucketed=True)
+    if balances is not None and currency is None:
+        sums, counts = balances
+    else:
+        sums, counts = open_balances(membership=membership, as_of=as_of, where=where, bucketed=True)
     total = _lines(sums, counts, converter, as_of, lambda dims, code: "total")
     total_line = total.get("total", AgingLine(key="total", label="Total"))
     total_line.label = "Total"

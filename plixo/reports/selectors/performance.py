@@ -11,7 +11,10 @@ CEI (collection effectiveness index) over the same period:
 where current A/R is the part not yet past due at the end of the period.
 
 Each figure is given per invoice currency (no conversion needed) and in the base currency,
-where a currency that lacks a rate for any of its terms is left out and named."""
+where a currency that lacks a rate for any of its terms is left out and named.
+
+A/R and credit sales of past days come from the daily A/R snapshot (`snapshots.py`) for the
+days it covers, labelled with the time it was computed; other days from the ledger."""
 
 import datetime as dt
 from collections import defaultdict
@@ -23,26 +26,12 @@ from django.db.models.functions import TruncDate
 
 from plixo.core.models import Membership
 from plixo.core.money import quantize
-from plixo.ledger.models import Invoice, InvoiceStatus, Payment, Refund
-from plixo.reports.selectors.balances import ar_by_currency
+from plixo.ledger.models import Payment, Refund
 from plixo.reports.selectors.common import money_sum, money_value, scope_q, zone
 from plixo.reports.selectors.rates import EXACT, Converter
+from plixo.reports.selectors.snapshots import PastReceivables
 
 ONE_DAY = dt.timedelta(days=1)
-
-
-def credit_sales_by_day(
-    *, membership: Membership, start: dt.date, end: dt.date
-) -> dict[tuple[dt.date, str], Decimal]:
-    """Amounts invoiced per (issue date, currency) in [start, end], void invoices left out."""
-    rows = (
-        Invoice.objects.filter(scope_q(membership), issue_date__gte=start, issue_date__lte=end)
-        .exclude(status=InvoiceStatus.VOID)
-        .order_by()
-        .values("issue_date", "currency")
-        .annotate(total=money_sum("amount"))
-    )
-    return {(row["issue_date"], row["currency"]): money_value(row["total"]) for row in rows}
 
 
 @dataclass
@@ -95,14 +84,15 @@ def _period(
     sales: dict[tuple[dt.date, str], Decimal],
     converter: Converter,
     *,
+    past: PastReceivables,
     ar_cache: dict,
 ) -> dict:
     before = start - ONE_DAY
     if before not in ar_cache:
-        ar_cache[before] = ar_by_currency(membership=membership, as_of=before)
+        ar_cache[before] = past.ar(before)
     if end not in ar_cache:
-        ar_cache[end] = ar_by_currency(membership=membership, as_of=end)
-    current = ar_by_currency(membership=membership, as_of=end, where={"due_date__gte": end})
+        ar_cache[end] = past.ar(end)
+    current = past.ar(end, current=True)
     in_period = {k: v for k, v in sales.items() if start <= k[0] <= end}
     currencies = set(ar_cache[before]) | set(ar_cache[end]) | {c for _, c in in_period}
     days = (end - start).days + 1
@@ -157,23 +147,37 @@ def month_starts(end: dt.date, months: int) -> list[dt.date]:
 
 
 def dso_cei_report(
-    *, membership: Membership, as_of: dt.date, period_days: int = 90, months: int = 0
+    *,
+    membership: Membership,
+    as_of: dt.date,
+    period_days: int = 90,
+    months: int = 0,
+    as_of_balances: tuple[dict, dict] | None = None,
 ) -> dict:
     """DSO and CEI over the `period_days` days ending on `as_of`, and with `months` a monthly
     trend: the last `months` complete calendar months (the month of `as_of` once `as_of` is
-    its last day; a month's first days alone would make a wild DSO)."""
+    its last day; a month's first days alone would make a wild DSO). Past days' A/R comes from
+    the daily snapshot where it covers them (`snapshot` says when it was computed), the rest
+    from the ledger; `as_of_balances` is (open A/R, current part) per currency at the end of
+    `as_of` when the caller already has them."""
     start = as_of - dt.timedelta(days=period_days - 1)
     trend_end = as_of if (as_of + ONE_DAY).day == 1 else as_of.replace(day=1) - ONE_DAY
     starts = month_starts(trend_end, months) if months else []
     window_start = min([start, *starts])
     converter = Converter(membership.organization, window_start - ONE_DAY, as_of)
-    sales = credit_sales_by_day(membership=membership, start=window_start, end=as_of)
+    past = PastReceivables(
+        membership=membership,
+        first=window_start - ONE_DAY,
+        last=as_of,
+        known={as_of: as_of_balances} if as_of_balances else None,
+    )
+    sales = past.sales(window_start, as_of)
     cache: dict = {}
-    headline = _period(membership, start, as_of, sales, converter, ar_cache=cache)
+    headline = _period(membership, start, as_of, sales, converter, past=past, ar_cache=cache)
     trend = []
     for index, first in enumerate(starts):
         last = starts[index + 1] - ONE_DAY if index + 1 < len(starts) else trend_end
-        trend.append(_period(membership, first, last, sales, converter, ar_cache=cache))
+        trend.append(_period(membership, first, last, sales, converter, past=past, ar_cache=cache))
     return {
         "as_of": as_of,
         "period_days": period_days,
@@ -187,6 +191,7 @@ def dso_cei_report(
         },
         "period": headline,
         "trend": trend,
+        "snapshot": past.label(),
         "conversion": converter.summary(),
     }
 
