@@ -3,6 +3,7 @@ badges, sortable column headers, and the human-readable story of timeline and au
 
 import datetime as dt
 import re
+import zoneinfo
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -76,6 +77,27 @@ def status_badge(status):
 def org_time_zone(organization):
     """The zone staff pages show times in: the active organization's, else the server's."""
     return getattr(organization, "time_zone", None) or settings.TIME_ZONE
+
+
+def when_label(moment, organization=None) -> str:
+    """A moment as people say it, in the organization's zone: "Fri 4 Dec, 17:00"; the year is
+    added when it is not the current one."""
+    if not moment:
+        return ""
+    try:
+        zone = zoneinfo.ZoneInfo(org_time_zone(organization))
+    except (KeyError, ValueError, zoneinfo.ZoneInfoNotFoundError):
+        zone = dt.UTC
+    local = moment.astimezone(zone)
+    text = f"{local:%a} {local.day} {local:%b}"
+    if local.year != timezone.now().astimezone(zone).year:
+        text += f" {local.year}"
+    return f"{text}, {local:%H:%M}"
+
+
+@register.filter
+def when(moment, organization=None):
+    return when_label(moment, organization)
 
 
 @register.filter
