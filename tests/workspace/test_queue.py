@@ -246,7 +246,6 @@ def test_a_managers_own_queue_shows_escalations_once_in_bounded_queries(
 def test_drafts_follow_their_accounts_collector(org, personas, operator, manager, account):
     """A draft carries its customer's collector (read off one index); when the account moves
     to another collector, its drafts move to that queue at once."""
-    from plixo.comms.models import Message
     from plixo.ledger.services import customer_update
 
     invoice = make_invoice(account)
