@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
 # fail with a traceback half-way; they say what to run instead.
 DATA_COMMANDS = {
     "seed",
+    "readiness",
     "import",
     "import_data",
     "apikey",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("reports/", include("plixo.reports.urls")),
     path("cash/", include("plixo.cashapp.urls")),
     path("approvals/", include("plixo.approvals.urls")),
+    path("readiness/", include("plixo.readiness.urls")),
     path("", include("plixo.portal.urls")),
     path("", include("plixo.payments.urls")),
     path("", include("plixo.disputes.urls")),

@@ -12,6 +12,7 @@ from plixo.api.routers import (
     customers,
     imports,
     invoices,
+    members,
     messages,
     payments,
     portal,
@@ -81,6 +82,7 @@ api.add_router("/plans", commitments_api.plans)
 api.add_router("/disputes", disputes_api.router)
 api.add_router("/queue", workspace_api.queue)
 api.add_router("/notes", notes_api.router)
+api.add_router("/members", members.router)
 
 
 @public

@@ -78,3 +78,69 @@ class MembershipChangeForm(forms.Form):
         ):
             raise forms.ValidationError("Nothing to change: pick a new role or approval limit.")
         return cleaned
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "name@company.com"}),
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.AR_OPERATOR)
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class TemporaryRoleForm(forms.Form):
+    """A temporary role until a date and time in the organization's time zone (the view
+    activates it, so the typed time is read there)."""
+
+    role = forms.ChoiceField(choices=Role.choices, label="Temporary role")
+    until = forms.DateTimeField(
+        label="Until",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="At most 90 days ahead; the lasting role comes back then.",
+    )
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "Why? Kept in the audit trail"}),
+    )
+
+    def __init__(self, *args, membership: Membership, **kwargs):
+        self.membership = membership
+        kwargs.setdefault("auto_id", f"id_tmp_%s_{membership.public_id.hex[:12]}")
+        super().__init__(*args, **kwargs)
+        lasting = membership.lasting_role
+        self.fields["role"].choices = [(v, label) for v, label in Role.choices if v != lasting]
+
+
+class AccessReasonForm(forms.Form):
+    """Deactivate, reactivate or end a temporary role: the reason is optional."""
+
+    reason = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Why? (optional)"}),
+    )
+
+
+class InvitationAcceptForm(forms.Form):
+    full_name = forms.CharField(label="Your name", max_length=150)
+    password = forms.CharField(
+        label="Choose a password",
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label="Password again",
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password"), cleaned.get("password_again")
+        if first and second and first != second:
+            self.add_error("password_again", "The two passwords differ.")
+        return cleaned

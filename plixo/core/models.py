@@ -1,3 +1,4 @@
+import datetime as dt
 import uuid
 import zoneinfo
 from decimal import Decimal
@@ -7,6 +8,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from plixo.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, validate_currency_code
 
@@ -123,6 +125,11 @@ class Membership(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A temporary role: `role` holds it until `temporary_until`, when the revert job puts
+    # `role_after` back. Both empty when the role is lasting.
+    temporary_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    role_after = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    temporary_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["organization__name", "user__email"]
@@ -133,10 +140,95 @@ class Membership(models.Model):
             models.CheckConstraint(
                 condition=Q(approval_limit__gte=0), name="membership_approval_limit_non_negative"
             ),
+            models.CheckConstraint(
+                condition=(Q(temporary_until__isnull=True) & Q(role_after=""))
+                | (Q(temporary_until__isnull=False) & ~Q(role_after="")),
+                name="membership_temporary_role_complete",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} as {self.get_role_display()}"
+
+    @property
+    def is_temporary(self) -> bool:
+        return self.temporary_until is not None
+
+    @property
+    def lasting_role(self) -> str:
+        """The role the member keeps once any temporary role ends."""
+        return self.role_after or self.role
+
+
+INVITATION_LIFETIME = dt.timedelta(days=7)
+
+
+def invitation_default_expiry() -> dt.datetime:
+    return timezone.now() + INVITATION_LIFETIME
+
+
+class Invitation(models.Model):
+    """An invitation to join an organization with a role. The link's token is never stored:
+    only its SHA-256, so a copy of the database cannot be used to join."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=invitation_default_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Inviting an address again replaces its open invitation (the old link stops).
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="invitation_not_accepted_and_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization}"
+
+    def state_at(self, now) -> "Invitation.State":
+        if self.accepted_at is not None:
+            return self.State.ACCEPTED
+        if self.revoked_at is not None:
+            return self.State.REVOKED
+        if self.expires_at <= now:
+            return self.State.EXPIRED
+        return self.State.PENDING
 
 
 class AuditEvent(models.Model):
@@ -152,6 +244,12 @@ class AuditEvent(models.Model):
         API_KEY_REVOKED = "api_key_revoked", "API key revoked"
         APPROVAL_ROUTE_CHANGED = "approval_route_changed", "Approval routing changed"
         APPROVAL_DECIDED = "approval_decided", "Approval request decided"
+        MEMBER_INVITED = "member_invited", "Member invited"
+        INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+        ROLE_UPGRADED = "role_upgraded", "Temporary role given"
+        ROLE_UPGRADE_ENDED = "role_upgrade_ended", "Temporary role ended"
+        READINESS_OVERRIDE = "readiness_override", "Data-Ready override"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(

@@ -6,7 +6,11 @@ The generated access tests read this same table, so adding a route without a cap
 changing the table, is caught by them.
 """
 
+import os
 from enum import StrEnum
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from plixo.core.models import Role
 
@@ -43,6 +47,7 @@ class Cap(StrEnum):
     INVOICES_CREDIT = "invoices.credit"  # credit an invoice (above one's limit: an approval)
     NOTES_WRITE = "notes.write"  # internal notes with @mentions on invoices and disputes
     QUEUE_TEAM = "queue.team"  # see the team's queues and take escalations
+    READINESS_VIEW = "readiness.view"  # the Data-Ready page (running it: ORG_GO_LIVE)
 
 
 _EVERYTHING = frozenset(Cap)
@@ -57,6 +62,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.INVOICES_CREDIT,
             Cap.NOTES_WRITE,
             Cap.QUEUE_TEAM,
+            Cap.READINESS_VIEW,
             Cap.LEDGER_VIEW,
             Cap.LEDGER_EDIT,
             Cap.PAYMENTS_RECORD,
@@ -155,3 +161,31 @@ def role_can(role: str, capability: Cap) -> bool:
 
 def sees_only_own_accounts(role: str) -> bool:
     return role in OWN_ACCOUNTS_ONLY
+
+
+# --- instance-wide controls --------------------------------------------------------------------
+# Jobs and maintenance mode are shared by every organization on an instance. On a single-
+# organization instance ("single", the default) its Controllers and A/R Managers run them
+# (`Cap.OPS_MANAGE`); on an instance that hosts several organizations ("multi") one
+# organization must not pause another's work, so only Django staff (`is_staff`) may.
+INSTANCE_MODES = ("single", "multi")
+
+
+def instance_mode() -> str:
+    """`PLIXO_INSTANCE_MODE` from the settings, else from the environment; "single" if unset."""
+    mode = getattr(settings, "PLIXO_INSTANCE_MODE", None) or os.environ.get(
+        "PLIXO_INSTANCE_MODE", "single"
+    )
+    mode = str(mode).strip().lower()
+    if mode not in INSTANCE_MODES:
+        raise ImproperlyConfigured(
+            f"PLIXO_INSTANCE_MODE is {mode!r}; it must be one of {', '.join(INSTANCE_MODES)}."
+        )
+    return mode
+
+
+def may_change_instance(*, user, role: str | None) -> bool:
+    """Whether this user may pause or run jobs and switch maintenance mode."""
+    if instance_mode() == "multi":
+        return bool(getattr(user, "is_staff", False) and user.is_active)
+    return role is not None and role_can(role, Cap.OPS_MANAGE)

@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
-from plixo.core.models import AuditEvent, Membership, Organization
+from plixo.core.models import AuditEvent, Invitation, Membership, Organization
 from plixo.core.permissions import sees_only_own_accounts
 
 
@@ -23,7 +23,9 @@ def members_of(*, organization: Organization) -> QuerySet[Membership]:
 
 
 def audit_trail(*, organization: Organization) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(organization=organization).select_related("actor", "subject")
+    return AuditEvent.objects.filter(organization=organization).select_related(
+        "actor", "subject", "organization"
+    )
 
 
 def one_or_404(queryset: QuerySet, public_id):
@@ -42,3 +44,18 @@ def visible_to(queryset: QuerySet, *, membership: Membership, owner_path: str) -
     if sees_only_own_accounts(membership.role):
         queryset = queryset.filter(**{owner_path: membership.user_id})
     return queryset
+
+
+def invitations_open(*, organization: Organization) -> QuerySet[Invitation]:
+    """Invitations not accepted or revoked (expired ones too: they can be sent again)."""
+    return (
+        Invitation.objects.filter(
+            organization=organization, accepted_at__isnull=True, revoked_at__isnull=True
+        )
+        .select_related("invited_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def invitation_for(*, organization: Organization, public_id) -> Invitation:
+    return one_or_404(Invitation.objects.filter(organization=organization), public_id)

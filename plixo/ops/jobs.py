@@ -50,6 +50,13 @@ JOBS: dict[str, JobSpec] = {
             result_format="{} contacts reactivated",
         ),
         JobSpec(
+            name="core.temporary_roles_revert",
+            description="Give members whose temporary role has expired their lasting role back.",
+            every=timedelta(minutes=5),
+            task_path="plixo.core.tasks.temporary_roles_revert_task",
+            result_format="{} temporary roles ended",
+        ),
+        JobSpec(
             name="comms.cadence_tick",
             description="Enrol new invoices in their cadence and draft the steps that fell due.",
             every=timedelta(minutes=5),

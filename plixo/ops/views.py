@@ -1,15 +1,19 @@
 """The Ops page: periodic jobs, scheduler health, the task queue and maintenance mode.
 
 Jobs and maintenance are instance-wide, not per organization; reading them needs
-`Cap.OPS_VIEW`, changing them `Cap.OPS_MANAGE`."""
+`Cap.OPS_VIEW`, changing them `Cap.OPS_MANAGE`, and on an instance that hosts several
+organizations (`PLIXO_INSTANCE_MODE = "multi"`) also Django staff status, so that one
+organization's Controller cannot pause the others' work. What belongs to an organization (its
+Stripe events to review) stays with its own members."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from plixo.core.access import requires
-from plixo.core.permissions import Cap, role_can
+from plixo.core.permissions import Cap, instance_mode, may_change_instance, role_can
 from plixo.ledger.models import LedgerError
 from plixo.ops import services
 from plixo.ops.forms import MaintenanceForm
@@ -30,7 +34,8 @@ def _render_index(request, *, form=None, status=200):
     context = {
         "dashboard": dashboard,
         "maintenance_form": form,
-        "can_manage": role_can(request.membership.role, Cap.OPS_MANAGE),
+        "can_manage": _may_change_instance(request),
+        "instance_mode": instance_mode(),
         "stripe": stripe_health(organization=request.organization),
         "stripe_attention": stripe_events_needing_attention(organization=request.organization),
         "can_review": role_can(request.membership.role, Cap.PAYMENTS_REVIEW),
@@ -44,7 +49,20 @@ def index(request):
     return _render_index(request)
 
 
+def _may_change_instance(request) -> bool:
+    return may_change_instance(user=request.user, role=request.membership.role)
+
+
+def _instance_control_required(request) -> None:
+    if not _may_change_instance(request):
+        raise PermissionDenied(
+            "This instance hosts several organizations: only its staff pause jobs and switch "
+            "maintenance mode."
+        )
+
+
 def _job_action(request, action, job_name: str, done: str):
+    _instance_control_required(request)
     try:
         action(name=job_name, actor_label=str(request.user))
     except UnknownJob as exc:
@@ -81,6 +99,7 @@ def job_run(request, job_name: str):
 @requires(Cap.OPS_MANAGE)
 @require_POST
 def maintenance_toggle(request):
+    _instance_control_required(request)
     form = MaintenanceForm(request.POST)
     if not form.is_valid():
         return _render_index(request, form=form, status=400)

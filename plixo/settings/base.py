@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "plixo.reports",
     "plixo.notes",
     "plixo.workspace",
+    "plixo.readiness",
     "plixo.seeding",  # above the domains: the demo and synthetic seeders use all of them
 ]
 
@@ -234,6 +235,9 @@ PLIXO_PUBLIC_URL = os.environ.get("PLIXO_PUBLIC_URL", "http://127.0.0.1:8000").r
 PORTAL_IDLE_DAYS = 7
 # Reverse proxies in front of Plixo that append to X-Forwarded-For (0: trust no such header).
 PLIXO_TRUSTED_PROXY_HOPS = int(os.environ.get("PLIXO_TRUSTED_PROXY_HOPS", "0"))
+# "single" (one organization: its Controllers pause jobs and switch maintenance) or "multi"
+# (several organizations share the instance: those instance-wide switches are for Django staff).
+PLIXO_INSTANCE_MODE = os.environ.get("PLIXO_INSTANCE_MODE", "single")
 # Per client IP, (requests, window in seconds): `link` covers /p/<token>, `renew` the
 # self-service renewal form. `renew_per_invoice` caps renewal emails to one invoice's contact.
 PORTAL_RATE_LIMITS = {"link": (30, 60), "renew": (5, 900), "renew_per_invoice": (3, 3600)}

@@ -6,9 +6,11 @@ covered the moment it is mounted; a route that forgets `api_requires`, or checks
 capability, or looks objects up without scoping them to the key's organization, fails here.
 """
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from plixo.api.routes import ApiOperation, api_operations
 from plixo.core.models import Role
@@ -37,6 +39,8 @@ OBJECT_FOR_PARAM = {
     "plan_id": "plan",
     "mention_id": "mention",
     "dispute_id": "dispute",
+    "member_id": "member",
+    "invitation_id": "invitation",
 }
 
 # A body for operations with ids in the path whose input has required fields, so that the
@@ -52,6 +56,12 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     },
     ("POST", "/api/v1/plans/{plan_id}/cancel"): {"note": "Paid in full instead"},
     ("POST", "/api/v1/plans/{plan_id}/pay"): {"reference": "CHK-1"},
+    ("PATCH", "/api/v1/members/{member_id}"): {"role": "ar_manager", "reason": "Access test"},
+    ("POST", "/api/v1/members/{member_id}/temporary-role"): {
+        "role": "ar_manager",
+        "expires_at": (timezone.now() + dt.timedelta(days=7)).isoformat(),
+        "reason": "Access test",
+    },
     ("POST", "/api/v1/plans/{plan_id}/counter"): {
         "installments": [
             {"due_on": "2099-01-01", "amount": "1.00"},
@@ -99,6 +109,12 @@ def world(personas):
         role=Role.AR_OPERATOR,
         user=UserFactory(email="operator@globex.example"),
     )
+    # Members and invitations belong to the organization: an operator and a pending
+    # invitation in each.
+    acme_invitation = _invitation(personas.org)
+    world[Role.SALES].member = world[Role.CSM].member = personas.operator
+    world[Role.SALES].invitation = world[Role.CSM].invitation = acme_invitation
+    world["globex"].invitation = _invitation(personas.other_org)
     for key, requester in (
         (Role.SALES, personas.operator),
         (Role.CSM, personas.operator),
@@ -112,7 +128,20 @@ def world(personas):
             author=personas.outsider.user if key == "globex" else requester.user,
             handle="operator" if key == "globex" else "legal",
         )
+    world["globex"].member = globex_operator
     return world
+
+
+def _invitation(organization):
+    from plixo.core.services import invitation_create
+
+    invitation, _ = invitation_create(
+        organization=organization,
+        email=f"invitee@{organization.slug}.example",
+        role=Role.AR_OPERATOR,
+        actor=None,
+    )
+    return invitation
 
 
 def _dispute(customer):

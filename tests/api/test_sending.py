@@ -7,6 +7,7 @@ import pytest
 from plixo.comms.models import SendingSettings
 from plixo.comms.services import sending_settings_for
 from plixo.core.models import Role
+from tests.factories import data_ready
 
 URL = "/api/v1/settings/sending"
 
@@ -115,6 +116,7 @@ def test_a_manager_may_not_change_the_mode_and_nothing_is_written(personas, api_
 
 
 def test_the_controller_switches_live_and_back_to_test(personas, controller_api, sending):
+    data_ready(personas.org)
     live = controller_api.patch(URL, {"mode": "live"})
     assert live.status_code == 200, live.content
     assert live.json()["mode"] == "live"
@@ -131,8 +133,10 @@ def test_the_controller_switches_live_and_back_to_test(personas, controller_api,
 def test_test_mode_needs_a_test_address_and_a_refusal_writes_nothing(
     personas, controller_api, sending
 ):
+    data_ready(personas.org)
     controller_api.patch(URL, {"mode": "live"})
     before = stored(personas.org)
+    assert before["is_live"] is True
 
     response = controller_api.patch(URL, {"mode": "test", "test_address": "", "daily_cap": 7})
 

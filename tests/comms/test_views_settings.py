@@ -27,7 +27,7 @@ from plixo.comms.services.settings import (
 )
 from plixo.core.models import Organization, Role
 from tests.comms.conftest import NOON_NY, invoice_due
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, data_ready
 
 URL = "comms:sending-settings"
 OTHERS = [Role.AR_OPERATOR, Role.BILLING_ADMIN, Role.SALES, Role.CSM, Role.LEGAL]
@@ -198,6 +198,7 @@ def test_manager_cannot_switch_sending_live(personas, sending):
 
 
 def test_controller_goes_live_after_confirming_and_back_to_test_mode(personas, sending):
+    data_ready(personas.org)
     client = personas.client_for(Role.CONTROLLER)
     response = client.post(reverse("comms:sending-live"), {"live": "1"})
     assert response.status_code == 200
@@ -297,6 +298,7 @@ def test_go_live_checks_are_for_the_controller_before_going_live(personas, sendi
 
 def test_going_live_with_warnings_still_needs_only_the_tick(personas, sending, customer):
     _queued(invoice_due(customer, NOON_NY.date()))
+    data_ready(personas.org)
     client = personas.client_for(Role.CONTROLLER)
     response = client.post(reverse("comms:sending-live"), {"live": "1"})
     assert response.status_code == 200

@@ -80,6 +80,7 @@ OBJECT_KWARGS = {
     "holiday_id": "dispute_holiday",
     "routing_rule_id": "dispute_routing_rule",
     "escalation_id": "escalation",
+    "invitation_id": "invitation",
 }
 # Objects that belong to a customer, so Sales and CSMs see them only on accounts they own.
 CUSTOMER_SCOPED = frozenset(
@@ -133,11 +134,28 @@ def _live_payer_token() -> str:
     return path.removeprefix("/p/")
 
 
+def _live_invitation_token() -> str:
+    """The token of a fresh, pending invitation (to an organization of its own): the link
+    names its invitation by itself, like a payer link."""
+    from plixo.core.services import invitation_create, organization_create
+
+    tag = uuid.uuid4().hex[:8]
+    organization = organization_create(name=f"Invited {tag}", slug=f"invited-{tag}")
+    _, token = invitation_create(
+        organization=organization,
+        email=f"invitee-{tag}@example.test",
+        role=Role.AR_OPERATOR,
+        actor=None,
+    )
+    return token
+
+
 # URL kwarg -> value shared by every organization (jobs are instance-wide; a payer link's
-# token names its invoice by itself).
+# token names its invoice by itself, an invitation link's its invitation).
 INSTANCE_KWARGS: dict[str, Callable[[], str]] = {
     "job_name": _registered_job_name,
     "token": _live_payer_token,
+    "invite_token": _live_invitation_token,
     # Stripe's webhook URL names its organization (the personas' own); Stripe signs, no login.
     "org_slug": lambda: "acme",
 }
@@ -279,6 +297,7 @@ def _objects(*, organization, owner, membership, tag: str) -> dict[str, str]:
         "invoice": str(invoice.public_id),
         "payment": str(payment.public_id),
         "membership": str(membership.public_id),
+        "invitation": _invitation_object(organization=organization, tag=tag),
         "import_batch": str(import_batch_with_rejects(organization).public_id),
         **_disputes_objects(customer=customer, tag=tag),
         **_payments_objects(invoice=invoice, tag=tag),
@@ -288,6 +307,19 @@ def _objects(*, organization, owner, membership, tag: str) -> dict[str, str]:
         **_notes_objects(invoice=invoice, author=membership.user),
         **_workspace_objects(invoice=invoice, membership=membership),
     }
+
+
+def _invitation_object(*, organization, tag: str) -> str:
+    """A pending invitation to `organization` (inviting the same address again replaces it)."""
+    from plixo.core.services import invitation_create
+
+    invitation, _ = invitation_create(
+        organization=organization,
+        email=f"invitee-{tag.lower()}@{organization.slug}.example",
+        role=Role.AR_OPERATOR,
+        actor=None,
+    )
+    return str(invitation.public_id)
 
 
 def _workspace_objects(*, invoice, membership) -> dict[str, str]:

@@ -21,12 +21,14 @@ def test_navigation_shows_only_what_the_role_may_open(personas):
     controller_nav = _nav(personas.client_for(Role.CONTROLLER).get("/invoices/").content.decode())
     sales_nav = _nav(personas.client_for(Role.SALES).get("/invoices/").content.decode())
 
-    for label in ("Invoices", "Customers", "Payments", "Team"):
+    for label in ("Invoices", "Customers", "Payments"):
         assert f">{label}</a>" in controller_nav
-    assert reverse("team") in controller_nav
+    assert ">Users &amp; Roles<" in controller_nav and reverse("team") in controller_nav
+    assert ">Data-Ready<" in controller_nav and reverse("readiness:index") in controller_nav
     assert ">Invoices</a>" in sales_nav
-    assert ">Team</a>" not in sales_nav
-    assert ">Ops</a>" not in sales_nav
+    assert reverse("team") not in sales_nav and ">Users &amp; Roles<" not in sales_nav
+    assert reverse("ops:index") not in sales_nav
+    assert reverse("readiness:index") not in sales_nav
 
 
 def test_current_section_is_marked_in_the_navigation(controller_client):
@@ -79,7 +81,7 @@ def test_switching_organization_changes_what_the_pages_show(personas):
     globex = client.get("/invoices/").content.decode()
     assert "GLOBEX-1" in globex and "ACME-1" not in globex
     assert "Sales" in globex  # the role in the other organization
-    assert ">Team</a>" not in _nav(globex)
+    assert reverse("team") not in _nav(globex)
 
 
 def test_switching_to_an_organization_you_are_not_in_is_a_404(personas):

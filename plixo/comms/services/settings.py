@@ -216,6 +216,12 @@ def organization_live_set(*, organization: Organization, live: bool, actor=None)
         if org.is_live == live:
             organization.is_live = live
             return organization
+        if live:
+            # Go-live readiness (Data-Ready): the last run passed, or a Controller overrode it.
+            from plixo.readiness.services import go_live_blocker
+
+            if blocker := go_live_blocker(organization=org):
+                raise CommsError(blocker)
         org.is_live = live
         org.save(update_fields=["is_live"])
     organization.is_live = live

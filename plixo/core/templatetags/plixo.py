@@ -221,7 +221,13 @@ def _value_text(key: str, value, currency: str) -> str:
 
 
 def _field_label(key: str) -> str:
-    labels = {"po_number": "PO number", "due_date": "Due date", "issue_date": "Issue date"}
+    labels = {
+        "po_number": "PO number",
+        "due_date": "Due date",
+        "issue_date": "Issue date",
+        "role_after": "Then",
+        "active": "Access",
+    }
     return labels.get(key, key.replace("_", " ").capitalize())
 
 
@@ -626,8 +632,15 @@ def audit_changes(event, currency="USD"):
         def text(value, key=key):
             if value is None or value == "":
                 return "—"
-            if key == "role":
+            if key in ("role", "role_after"):
                 return role_label(value)
+            if key in ("until", "expires"):
+                try:
+                    return when_label(dt.datetime.fromisoformat(str(value)), event.organization)
+                except ValueError:
+                    return str(value)
+            if key == "active":
+                return "active" if value else "inactive"
             if key == "approval_limit":
                 try:
                     return money_text(Decimal(str(value)), currency)

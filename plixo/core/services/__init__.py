@@ -1,0 +1,58 @@
+"""Writes for organizations, members, roles and invitations (`members`, `invitations`); every
+access change leaves an audit event. Import from here: `from plixo.core.services import …`."""
+
+from plixo.core.services.invitations import (
+    EMAIL_MAX_LENGTH,
+    TOKEN_MAX_LENGTH,
+    InvitationUnusable,
+    email_checked,
+    invitation_accept,
+    invitation_create,
+    invitation_find,
+    invitation_revoke,
+    invitation_token_hash,
+    invitation_url,
+)
+from plixo.core.services.members import (
+    NAME_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    TEMPORARY_ROLE_MAX,
+    TEMPORARY_ROLE_MIN,
+    membership_add,
+    membership_change,
+    membership_deactivate,
+    membership_reactivate,
+    membership_role_set,
+    membership_upgrade_end,
+    membership_upgrade_temporary,
+    organization_create,
+    temporary_roles_revert,
+    user_get_or_create,
+)
+
+__all__ = [
+    "EMAIL_MAX_LENGTH",
+    "NAME_MAX_LENGTH",
+    "REASON_MAX_LENGTH",
+    "TEMPORARY_ROLE_MAX",
+    "TEMPORARY_ROLE_MIN",
+    "TOKEN_MAX_LENGTH",
+    "InvitationUnusable",
+    "email_checked",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_find",
+    "invitation_revoke",
+    "invitation_token_hash",
+    "invitation_url",
+    "membership_add",
+    "membership_change",
+    "membership_deactivate",
+    "membership_reactivate",
+    "membership_role_set",
+    "membership_upgrade_end",
+    "membership_upgrade_temporary",
+    "organization_create",
+    "temporary_roles_revert",
+    "user_get_or_create",
+]
