@@ -96,6 +96,8 @@ class Promise(models.Model):
         indexes = [
             models.Index(fields=["organization", "status", "promised_on"]),
             models.Index(fields=["invoice", "status"], name="promise_invoice_status"),
+            # The promises list, newest first (web and API), read off the index.
+            models.Index(fields=["organization", "created_at", "id"], name="promise_org_created"),
         ]
 
     def __str__(self) -> str:
@@ -203,6 +205,7 @@ class PaymentPlan(models.Model):
         indexes = [
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["invoice", "status"], name="plan_invoice_status"),
+            models.Index(fields=["organization", "created_at", "id"], name="plan_org_created"),
         ]
 
     def __str__(self) -> str:
