@@ -382,6 +382,35 @@ class Message(models.Model):
             )
 
 
+def message_attachment_path(instance: "MessageAttachment", filename: str) -> str:
+    """A random name under the organization's folder: the uploaded name never reaches the disk."""
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"messages/{instance.organization.public_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class MessageAttachment(models.Model):
+    """A document a person attached to a one-off email (a revised invoice PDF), kept privately
+    and sent with the email instead of the invoice PDF Plixo would render."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=message_attachment_path, max_length=255)
+    original_name = models.CharField(max_length=160)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gt=0), name="message_attachment_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
 class SendingSettings(models.Model):
     """How and when an organization's email goes out. Quiet hours live on the organization
     (`quiet_hours_start`/`_end`), test or live mode too (`is_live`)."""

@@ -70,6 +70,12 @@ class PayerMessageForm(forms.Form):
     subject = forms.CharField(max_length=SUBJECT_MAX)
     body = forms.CharField(max_length=BODY_MAX, widget=forms.Textarea(attrs={"rows": 7}))
     attach_pdf = forms.BooleanField(required=False, initial=True, label="Attach the invoice PDF")
+    revised_pdf = forms.FileField(
+        required=False,
+        label="Or attach a revised invoice (PDF)",
+        help_text="Sent instead of the invoice PDF Plixo renders; at most 10 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
+    )
 
     def __init__(self, *args, invoice: Invoice, **kwargs):
         kwargs.setdefault("prefix", "write")

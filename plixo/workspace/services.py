@@ -521,12 +521,14 @@ def payer_message_send(
     actor: User | None,
     contact: Contact | None = None,
     attach_pdf: bool = True,
+    revised_pdf=None,
     now: dt.datetime | None = None,
 ) -> Message:
     """A one-off email to the payer about `invoice`, written by a person: merge fields as in
     cadence steps, a fresh pay link at sending, queued in the outbox at once (the click is the
     approval) where quiet hours, caps, test mode and suppression apply. With `attach_pdf` the
-    invoice's PDF as it is at sending goes with it."""
+    invoice's PDF as it is at sending goes with it; `revised_pdf` (an upload: a corrected
+    invoice from the ERP) goes instead, checked to be a PDF by its content."""
     from plixo.comms.services.notices import notice_contact
 
     now = now or timezone.now()
@@ -552,6 +554,8 @@ def payer_message_send(
     contact = notice_contact(invoice, contact)
     if contact is None:
         raise WorkspaceError("This customer has no contact with an email address; add one first.")
+    revised = _revised_pdf_check(revised_pdf) if revised_pdf else None
+    attach_pdf = attach_pdf and revised is None
     token = uuid.uuid4().hex
     # "notice:" emails may go while a promise or plan pauses the cadence (a person answering
     # is not chasing); "-pdf" asks the outbox to attach the invoice PDF.
@@ -573,21 +577,53 @@ def payer_message_send(
         approved_by=actor,
         approved_at=now,
     )
-    timeline_record(
-        invoice=invoice,
-        kind="email_queued",
-        actor=actor,
-        at=now,
-        data={
-            "message": str(message.public_id),
-            "subject": subject,
-            "to": contact.email,
-            "step": "one-off",
-            "awaiting_approval": False,
-            "invoice_pdf": attach_pdf,
-        },
-    )
+    data = {
+        "message": str(message.public_id),
+        "subject": subject,
+        "to": contact.email,
+        "step": "one-off",
+        "awaiting_approval": False,
+        "invoice_pdf": attach_pdf,
+    }
+    if revised is not None:
+        _revised_pdf_store(message, revised)
+        data["revised_pdf"] = revised.name
+    timeline_record(invoice=invoice, kind="email_queued", actor=actor, at=now, data=data)
     return message
+
+
+def _revised_pdf_check(upload):
+    """A revised invoice PDF as uploaded: read, measured and sniffed before anything is
+    written (a PDF by its content, at most the evidence size limit)."""
+    from plixo.disputes.attachments import PDF, AttachmentRejected, attachment_check
+
+    try:
+        checked = attachment_check(upload)
+    except AttachmentRejected as exc:
+        raise WorkspaceError(str(exc)) from None
+    if checked.kind is not PDF:
+        checked.data.close()
+        raise WorkspaceError(f"{checked.name} is not a PDF; attach the revised invoice as a PDF.")
+    return checked
+
+
+def _revised_pdf_store(message: Message, checked) -> None:
+    from django.core.files import File
+
+    from plixo.comms.models import MessageAttachment
+
+    attachment = MessageAttachment(
+        organization_id=message.organization_id,
+        message=message,
+        original_name=checked.name,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+    )
+    attachment.organization = message.invoice.organization
+    with checked.data:
+        attachment.file.save(checked.name, File(checked.data), save=False)
+    attachment.save()
 
 
 # --- Today's Focus and the burn-down ---------------------------------------------------------

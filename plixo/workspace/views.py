@@ -292,7 +292,7 @@ def plan_add(request, invoice_id):
 @require_POST
 def write(request, invoice_id):
     invoice = _invoice(request, invoice_id)
-    form = PayerMessageForm(request.POST, invoice=invoice)
+    form = PayerMessageForm(request.POST, request.FILES, invoice=invoice)
     if not form.is_valid():
         return _inspector(request, invoice, forms={"write": form}, status=400)
     data = form.cleaned_data
@@ -303,6 +303,7 @@ def write(request, invoice_id):
             body=data["body"],
             contact=data["contact"],
             attach_pdf=data["attach_pdf"],
+            revised_pdf=data.get("revised_pdf"),
             actor=request.user,
         )
     except LedgerError as exc:

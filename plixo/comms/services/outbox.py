@@ -301,9 +301,14 @@ PDF_PURPOSE_PREFIX = "notice:oneoff-pdf:"
 
 
 def _attach_documents(email: EmailMultiAlternatives, message: Message) -> None:
-    """The current invoice PDF, rendered at send time (so it shows the balance as it is then),
-    on the messages that asked for it. A PDF that cannot be rendered fails the attempt, which
-    is retried: the payer never gets the email without the document it promises."""
+    """The documents a person attached, and the current invoice PDF, rendered at send time (so
+    it shows the balance as it is then), on the messages that asked for it. A PDF that cannot
+    be rendered fails the attempt, which is retried: the payer never gets the email without
+    the document it promises."""
+    for attachment in message.attachments.all():
+        # A document a person attached (a revised invoice PDF), as they uploaded it.
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.original_name, handle.read(), attachment.content_type)
     if not (message.purpose or "").startswith(PDF_PURPOSE_PREFIX) or message.invoice_id is None:
         return
     from plixo.payments.documents import invoice_pdf, pdf_filename

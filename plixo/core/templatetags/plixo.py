@@ -325,7 +325,9 @@ def _describe_comms_event(kind: str, data: dict, entry: TimelineEntry, event, in
         entry.summary += " It goes out at the payer's next send window."
         if recipient:
             entry.details.append(("To", recipient))
-        if data.get("invoice_pdf"):
+        if data.get("revised_pdf"):
+            entry.details.append(("Attached", f"{data['revised_pdf']} (a revised invoice)"))
+        elif data.get("invoice_pdf"):
             entry.details.append(("Attached", "The invoice PDF as it is at sending"))
     elif kind in ("email_drafted", "email_queued"):
         entry.summary = f"Reminder drafted: {subject}." if subject else "Reminder drafted."
