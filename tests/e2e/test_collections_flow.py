@@ -211,19 +211,20 @@ def test_a_controller_changes_a_role_on_the_team_page(
     sign_in(page, live_server.url, "ines.moreau@harborlane.example")
     page.goto(f"{live_server.url}/team/")
     row = page.get_by_role("row").filter(has_text="dana.reyes@harborlane.example")
-    row.locator("summary", has_text="Change").click()
-    save = row.get_by_role("button", name="Save change")
+    row.locator("summary", has_text="Manage").click()
+    change = row.get_by_role("form", name="Change role or limit")
+    save = change.get_by_role("button", name="Save change")
     expect(save).to_be_visible()
     width = page.viewport_size["width"]
     # Every control of the open form is on screen, none cut off at the right edge.
-    for control in (save, row.get_by_label("Role"), row.get_by_label("Reason")):
+    for control in (save, change.get_by_label("Role"), change.get_by_label("Reason")):
         box = control.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     shoot(page, screenshots, "team-change", viewport)
 
-    row.get_by_label("Role").select_option(label="A/R Manager")
-    row.get_by_label("Reason").fill("Covers the month-end close")
+    change.get_by_label("Role").select_option(label="A/R Manager")
+    change.get_by_label("Reason").fill("Covers the month-end close")
     save.click()
     expect(page.locator("main")).to_contain_text("Covers the month-end close")
     assert page.js_errors == [], page.js_errors
