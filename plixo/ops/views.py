@@ -27,11 +27,36 @@ from plixo.payments.selectors import (
 from plixo.payments.stripe.webhooks import event_review_close
 
 
+def _organization_health(request) -> dict:
+    """This organization's side of the console: its last Data-Ready run and the depth of its
+    email queues (drafts awaiting approval, queued, held, failed), each shown to the roles that
+    may open the page behind it. Counts are bounded like the lists' chips."""
+    from plixo.comms.selectors.messages import count_label, draft_counts, outbox_counts
+    from plixo.readiness.selectors import latest_run
+
+    role, organization = request.membership.role, request.organization
+    health = {}
+    if role_can(role, Cap.READINESS_VIEW):
+        health["readiness"] = latest_run(organization=organization) or False
+    if role_can(role, Cap.MESSAGES_VIEW):
+        drafts = draft_counts(membership=request.membership)
+        outbox = outbox_counts(membership=request.membership)
+        health["mail"] = {
+            "drafts": count_label(drafts["draft"]),
+            "held": count_label(drafts["held"]),
+            "queued": count_label(outbox["queued"]),
+            "failed": count_label(outbox["failed"]),
+            "can_send": role_can(role, Cap.MESSAGES_SEND),
+        }
+    return health
+
+
 def _render_index(request, *, form=None, status=200):
     dashboard = ops_dashboard()
     if form is None:
         form = MaintenanceForm(initial={"message": dashboard.maintenance.message})
     context = {
+        "organization_health": _organization_health(request),
         "dashboard": dashboard,
         "maintenance_form": form,
         "can_manage": _may_change_instance(request),

@@ -181,3 +181,40 @@ def test_queue_depth_counts_waiting_and_failed_tasks(personas):
     assert dashboard.queue.failed_recent == 1
     assert dashboard.queue.stuck is True
     assert "is a worker running?" in response.content.decode()
+
+
+def test_the_console_shows_this_organizations_readiness_and_email_queues(personas):
+    """OPS-2: the last Data-Ready run and the organization's email queues, each to the roles
+    that may open what they count."""
+    from plixo.comms.models import Message
+    from plixo.core.permissions import Cap, role_can
+    from tests.factories import InvoiceFactory, data_ready
+
+    invoice = InvoiceFactory(organization=personas.org)
+    for n in range(3):
+        Message.objects.create(
+            organization=personas.org,
+            invoice=invoice,
+            kind=Message.Kind.STEP,
+            purpose=f"step:ops:{n}",
+            idempotency_key=f"ops:{n}",
+            subject="Reminder",
+            body="Hello",
+            status=Message.Status.DRAFT,
+        )
+    controller = personas.client_for(Role.CONTROLLER)
+    body = controller.get(INDEX).content.decode()
+    assert "Data-Ready" in body and "Not run" in body
+    assert "Drafts awaiting approval" in body
+    assert '<span class="stat-value">3</span>' in body
+
+    data_ready(personas.org)
+    assert "Passed" in controller.get(INDEX).content.decode()
+
+    billing = personas.client_for(Role.BILLING_ADMIN).get(INDEX).content.decode()
+    assert ("Drafts awaiting approval" in billing) == role_can(
+        Role.BILLING_ADMIN, Cap.MESSAGES_VIEW
+    )
+    assert ("Not run" in billing or "Passed" in billing) == role_can(
+        Role.BILLING_ADMIN, Cap.READINESS_VIEW
+    )
